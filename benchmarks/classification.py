@@ -1,0 +1,70 @@
+"""Classification accuracy targets: runs `kerasdl run classification` with its
+default settings for each backend and dataset, and checks the test accuracy
+and the wall time against the targets.
+
+    python benchmarks/classification.py [--backends ...] [--datasets ...]
+
+Each run goes to runs/benchmarks/classification-DATASET-BACKEND (replaced if
+there). Prints a markdown table for BENCHMARKS.md; exits 1 if a target is
+missed.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import hardware
+
+# dataset: (minimum test accuracy, maximum wall seconds or None)
+TARGETS = {"mnist": (0.993, 600), "fashion_mnist": (0.930, None)}
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def run(dataset, backend, root):
+    output_dir = root / f"classification-{dataset}-{backend}"
+    command = ["kerasdl", "run", "classification", "--backend", backend,
+               "--dataset", dataset]
+    print("$", " ".join(command), flush=True)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "kerasdl", *command[1:], "--output-dir",
+                    str(output_dir), "--overwrite"], check=True)
+    wall = time.perf_counter() - start
+    metrics = json.loads((output_dir / "metrics.json").read_text())
+    accuracy_target, seconds_target = TARGETS[dataset]
+    passed = metrics["test_accuracy"] >= accuracy_target and (
+        seconds_target is None or wall <= seconds_target)
+    return {"command": " ".join(command), "dataset": dataset, "backend": backend,
+            "device": metrics["device"], "test_accuracy": metrics["test_accuracy"],
+            "epochs": metrics["epochs_run"], "train_seconds": metrics["train_seconds"],
+            "wall_seconds": round(wall, 1), "accuracy_target": accuracy_target,
+            "seconds_target": seconds_target, "passed": passed}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument("--datasets", nargs="+", choices=list(TARGETS), default=["mnist"])
+    parser.add_argument("--root", type=Path, default=Path("runs/benchmarks"))
+    args = parser.parse_args()
+    rows = [run(d, b, args.root) for d in args.datasets for b in args.backends]
+    print(f"\nHardware: {hardware()}\n")
+    print("| command | device | test accuracy | target | epochs | train s | wall s | met |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        target = f">= {r['accuracy_target']:.1%}"
+        if r["seconds_target"]:
+            target += f" in <= {r['seconds_target']} s"
+        print(f"| `{r['command']}` | {r['device']} | {r['test_accuracy']:.2%} | {target} "
+              f"| {r['epochs']} | {r['train_seconds']} | {r['wall_seconds']} "
+              f"| {'yes' if r['passed'] else 'NO'} |")
+    with open(args.root / "classification.jsonl", "a") as f:
+        for r in rows:
+            f.write(json.dumps({**r, "hardware": hardware()}) + "\n")
+    return 0 if all(r["passed"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

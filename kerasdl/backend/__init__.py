@@ -1,0 +1,19 @@
+"""The one home of backend-specific code.
+
+`tensorflow.py`, `jax.py` and `torch.py` define the same functions; this
+module re-exports those of the backend Keras runs on. Everything else in
+kerasdl uses `keras.layers` and `keras.ops` only.
+"""
+
+import importlib
+
+import keras
+
+_impl = importlib.import_module(f"kerasdl.backend.{keras.backend.backend()}")
+
+device_info = _impl.device_info
+
+
+def describe():
+    """Returns a dict with the backend name and the device it computes on."""
+    return {"backend": keras.backend.backend(), "device": device_info()}

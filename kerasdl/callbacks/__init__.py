@@ -1,0 +1,5 @@
+"""Callbacks that `keras.callbacks` lacks, and a clearer TerminateOnNaN."""
+
+from kerasdl.callbacks.curves import LearningCurves
+from kerasdl.callbacks.timing import EpochTimer, TimeToAccuracy
+from kerasdl.callbacks.nan import StopOnNaN

@@ -1,0 +1,60 @@
+"""Learning curves: `history.csv` and `learning_curves.png`, every epoch."""
+
+import csv
+from pathlib import Path
+
+import keras
+from matplotlib.figure import Figure
+
+
+class LearningCurves(keras.callbacks.CSVLogger):
+    """Writes the epoch logs to `history.csv` and redraws
+    `learning_curves.png` from that file after every epoch.
+
+    It appends to an existing `history.csv`, so a resumed run keeps the
+    epochs it ran before the interruption.
+
+    Args:
+        output_dir: the folder for both files.
+    """
+
+    def __init__(self, output_dir):
+        self.output_dir = Path(output_dir)
+        super().__init__(str(self.output_dir / "history.csv"), append=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        self.csv_file.flush()
+        plot_learning_curves(self.filename, self.output_dir / "learning_curves.png")
+
+
+def read_history(path):
+    """Reads a `history.csv` into a dict of column name to list of floats."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {key: [float(row[key]) for row in rows] for key in rows[0]} if rows else {}
+
+
+def plot_learning_curves(csv_path, png_path):
+    """Plots each metric with its validation twin, one panel per metric.
+
+    Args:
+        csv_path: a `history.csv` written by `LearningCurves`.
+        png_path: where to write the PNG.
+    """
+    history = read_history(csv_path)
+    names = [k for k in history if k not in ("epoch", "learning_rate")
+             and not k.startswith("val_")]
+    if not names:
+        return
+    epochs = [e + 1 for e in history["epoch"]]
+    fig = Figure(figsize=(5 * len(names), 3.8), layout="constrained")
+    for ax, name in zip(fig.subplots(1, len(names), squeeze=False)[0], names):
+        ax.plot(epochs, history[name], "o-", label="train")
+        if f"val_{name}" in history:
+            ax.plot(epochs, history[f"val_{name}"], "s-", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.savefig(png_path, dpi=100)

@@ -1,0 +1,4 @@
+"""Dataset loaders: a local copy first, then a download, then a fallback."""
+
+from kerasdl.data.images import IMAGE_DATASETS, ImageData, load_images
+from kerasdl.data.paths import DATA_DIR_ENV, data_dir

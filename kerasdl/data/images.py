@@ -1,0 +1,190 @@
+"""Image classification datasets: MNIST and Fashion-MNIST.
+
+Each dataset is looked for in three places, in order:
+
+1. a local copy under `$KERASDL_DATA_DIR/keras-datasets/`;
+2. a download through `keras.datasets` (cached in `~/.keras/datasets`);
+3. offline, real data that something installed ships: scikit-learn's 1,797
+   handwritten digits for MNIST, Debian's `dataset-fashion-mnist` package for
+   Fashion-MNIST. A warning says so, since results are then not comparable.
+"""
+
+import dataclasses
+import gzip
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from kerasdl.data.paths import DATA_DIR_ENV, local_file
+from kerasdl.errors import UsageError, check_choice
+
+DIGITS = tuple(str(i) for i in range(10))
+FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+@dataclasses.dataclass
+class ImageData:
+    """Train, validation and test splits of an image dataset.
+
+    Images are float32 in [0, 1] with shape (n, height, width, channels);
+    labels are int class indices.
+    """
+
+    name: str
+    source: str
+    class_names: tuple
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def input_shape(self):
+        return self.x_train.shape[1:]
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+    def head(self, train, val, test):
+        """Returns a copy holding only the first examples of each split."""
+        return dataclasses.replace(
+            self,
+            x_train=self.x_train[:train], y_train=self.y_train[:train],
+            x_val=self.x_val[:val], y_val=self.y_val[:val],
+            x_test=self.x_test[:test], y_test=self.y_test[:test],
+        )
+
+
+def _read_idx(path):
+    """Reads a gzipped IDX file (the original MNIST format) into uint8."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _read_idx_folder(folder):
+    x_train, y_train, x_test, y_test = (_read_idx(folder / f) for f in IDX_FILES)
+    return (x_train, y_train), (x_test, y_test)
+
+
+def _mnist_local():
+    path = local_file("keras-datasets", "mnist.npz")
+    if path is None:
+        return None
+    with np.load(path) as d:
+        return ((d["x_train"], d["y_train"]), (d["x_test"], d["y_test"])), str(path)
+
+
+def _fashion_local():
+    folder = local_file("keras-datasets", "fashion-mnist")
+    if folder is None or not all((folder / f).exists() for f in IDX_FILES):
+        return None
+    return _read_idx_folder(folder), str(folder)
+
+
+def _sklearn_digits():
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        return None
+    digits = load_digits()
+    # 8x8 images with values 0..16 -> 24x24 by pixel repetition, padded to 28x28.
+    x = np.kron(digits.images, np.ones((3, 3)))
+    x = np.pad(x, ((0, 0), (2, 2), (2, 2))) * (255 / 16)
+    x, y = x.round().astype(np.uint8), digits.target.astype(np.uint8)
+    order = np.random.default_rng(0).permutation(len(x))
+    cut = int(0.8 * len(x))
+    train, test = order[:cut], order[cut:]
+    note = "scikit-learn's 1,797 8x8 digits, upscaled to 28x28 (NOT MNIST)"
+    return ((x[train], y[train]), (x[test], y[test])), note
+
+
+def _debian_fashion():
+    if not all((DEBIAN_FASHION_MNIST / f).exists() for f in IDX_FILES):
+        return None
+    return _read_idx_folder(DEBIAN_FASHION_MNIST), f"{DEBIAN_FASHION_MNIST} (Debian)"
+
+
+def _download(name):
+    def load():
+        import keras
+
+        try:
+            arrays = getattr(keras.datasets, name).load_data()
+        except Exception as error:  # Keras raises bare Exceptions when offline.
+            print(f"Download of {name} failed: {error}", file=sys.stderr)
+            return None
+        return arrays, f"keras.datasets.{name} (download cache)"
+
+    return load
+
+
+IMAGE_DATASETS = {
+    "mnist": dict(class_names=DIGITS, local=_mnist_local,
+                  download=_download("mnist"), fallback=_sklearn_digits),
+    "fashion_mnist": dict(class_names=FASHION, local=_fashion_local,
+                          download=_download("fashion_mnist"), fallback=_debian_fashion),
+}
+
+
+def _find(name):
+    spec = IMAGE_DATASETS[name]
+    for step in ("local", "download", "fallback"):
+        found = spec[step]()
+        if found is not None:
+            if step == "fallback":
+                warnings.warn(
+                    f"{name} is not available locally (${DATA_DIR_ENV}) or online; "
+                    f"falling back to {found[1]}. Results are not comparable to "
+                    f"published {name} figures.",
+                    stacklevel=3,
+                )
+            return found
+    raise UsageError(
+        f"Cannot find {name}: set ${DATA_DIR_ENV} to a folder holding "
+        f"keras-datasets/, or connect to the internet once to download it."
+    )
+
+
+def load_images(name, *, validation_size=5000, seed=0):
+    """Loads an image dataset and splits a validation set off its train set.
+
+    Args:
+        name: one of `IMAGE_DATASETS` (`"mnist"`, `"fashion_mnist"`).
+        validation_size: number of training images held out for validation,
+            or a fraction of the training set when below 1.
+        seed: seed of the shuffle that picks the validation images.
+
+    Returns:
+        An `ImageData`.
+
+    Raises:
+        UsageError: for an unknown name, or when no copy can be found.
+    """
+    check_choice("dataset", name, IMAGE_DATASETS)
+    ((x_train, y_train), (x_test, y_test)), source = _find(name)
+    if validation_size < 1:
+        validation_size = int(round(validation_size * len(x_train)))
+    order = np.random.default_rng(seed).permutation(len(x_train))
+    val, train = order[:validation_size], order[validation_size:]
+
+    def scale(x):
+        return (x.astype("float32") / 255.0)[..., None]
+
+    return ImageData(
+        name=name, source=source, class_names=IMAGE_DATASETS[name]["class_names"],
+        x_train=scale(x_train[train]), y_train=y_train[train].astype("int32"),
+        x_val=scale(x_train[val]), y_val=y_train[val].astype("int32"),
+        x_test=scale(x_test), y_test=y_test.astype("int32"),
+    )

@@ -1,0 +1,9 @@
+"""Model builders. Each takes keyword options and returns a `keras.Model`."""
+
+from kerasdl.models.classifiers import (
+    AUGMENTATIONS,
+    CLASSIFIERS,
+    HEADS,
+    INITIALIZERS,
+    build_classifier,
+)

@@ -1,0 +1,270 @@
+"""Image classifiers: MLP, LeNet-5, All-CNN, VGG, ResNet, Wide ResNet, DenseNet.
+
+Every builder takes the same keyword options and returns a `keras.Model`:
+
+- `input_shape`, `num_classes`;
+- `depth` and `width` (what they count is family-specific, see each builder);
+- `dropout`, `batchnorm`, `weight_decay` (L2 on kernels), `initializer`
+  (`"glorot"` or `"he"`);
+- `augment`: names from `AUGMENTATIONS`, applied during training only;
+- `head`: `"multiclass"` (softmax), `"multilabel"` (a sigmoid per class) or
+  `"binary"` (one sigmoid);
+- `api`: `"functional"` or `"sequential"`, for the families without skip
+  connections.
+
+Builders never read flags or files: apps, tuning and tests all call them.
+"""
+
+import keras
+from keras import layers
+
+from kerasdl.errors import UsageError, check_choice
+from kerasdl.names import HEADS
+
+INITIALIZERS = {"glorot": "glorot_uniform", "he": "he_normal"}
+AUGMENTATIONS = {
+    "flip": lambda: layers.RandomFlip("horizontal"),
+    "translate": lambda: layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
+    "zoom": lambda: layers.RandomZoom(0.1, fill_mode="constant"),
+    "contrast": lambda: layers.RandomContrast(0.2),
+    "brightness": lambda: layers.RandomBrightness(0.2, value_range=(0.0, 1.0)),
+}
+APIS = ("functional", "sequential")
+
+
+class _Blocks:
+    """Makes layers with the regularisation options every builder shares."""
+
+    def __init__(self, batchnorm, weight_decay, initializer, dropout):
+        check_choice("initializer", initializer, INITIALIZERS)
+        self.batchnorm = batchnorm
+        self.dropout = dropout
+        self.kernel = dict(
+            kernel_initializer=INITIALIZERS[initializer],
+            kernel_regularizer=keras.regularizers.L2(weight_decay) if weight_decay else None,
+        )
+
+    def conv(self, filters, kernel_size=3, strides=1, padding="same", activate=True):
+        """Conv2D, then BatchNorm (when on) and ReLU (when `activate`)."""
+        stack = [layers.Conv2D(filters, kernel_size, strides=strides, padding=padding,
+                               use_bias=not self.batchnorm, **self.kernel)]
+        return stack + self.norm_act(activate)
+
+    def dense(self, units):
+        """Dense, then BatchNorm (when on) and ReLU."""
+        return [layers.Dense(units, use_bias=not self.batchnorm, **self.kernel),
+                *self.norm_act()]
+
+    def norm_act(self, activate=True):
+        stack = [layers.BatchNormalization()] if self.batchnorm else []
+        return stack + ([layers.ReLU()] if activate else [])
+
+    def drop(self, rate=None):
+        rate = self.dropout if rate is None else rate
+        return [layers.Dropout(rate)] if rate else []
+
+    def head(self, num_classes, head):
+        """The output layer for a head type, in float32 for mixed precision."""
+        check_choice("head", head, HEADS)
+        units = 1 if head == "binary" else num_classes
+        activation = "softmax" if head == "multiclass" else "sigmoid"
+        return [layers.Dense(units, **self.kernel),
+                layers.Activation(activation, dtype="float32")]
+
+
+def _augmentation(augment):
+    return [AUGMENTATIONS[check_choice("augmentation", name, AUGMENTATIONS)]()
+            for name in augment or ()]
+
+
+def _assemble(name, input_shape, stack, api):
+    """Turns a list of layers into a Sequential or a functional model."""
+    inputs = keras.Input(input_shape)
+    if check_choice("api", api, APIS) == "sequential":
+        return keras.Sequential([inputs, *stack], name=name)
+    return keras.Model(inputs, _apply(stack, inputs), name=name)
+
+
+def _plain(name, body, input_shape, num_classes, *, head="multiclass", augment=(),
+           dropout=0.0, batchnorm=True, weight_decay=0.0, initializer="he",
+           api="functional"):
+    """Builds a network without skip connections: `body(blocks)` gives the
+    layers between the augmentation and the head."""
+    blocks = _Blocks(batchnorm, weight_decay, initializer, dropout)
+    stack = _augmentation(augment) + body(blocks) + blocks.head(num_classes, head)
+    return _assemble(name, input_shape, stack, api)
+
+
+def mlp(input_shape, num_classes, *, depth=2, width=512, **options):
+    """A multilayer perceptron: `depth` hidden layers of `width` units."""
+    def body(b):
+        stack = [layers.Flatten()]
+        for _ in range(depth):
+            stack += b.dense(width) + b.drop()
+        return stack
+
+    return _plain("mlp", body, input_shape, num_classes, **options)
+
+
+def lenet5(input_shape, num_classes, *, depth=2, width=1.0, **options):
+    """LeNet-5 (LeCun et al., 1998) with ReLU and max pooling.
+
+    `width` multiplies the channels (6, 16) and units (120, 84); `depth` is
+    the number of hidden dense layers (1 or 2).
+    """
+    def body(b):
+        stack = b.conv(round(6 * width), 5) + [layers.MaxPooling2D()]
+        stack += b.conv(round(16 * width), 5, padding="valid") + [layers.MaxPooling2D()]
+        stack += [layers.Flatten()]
+        for units in (120, 84)[:depth]:
+            stack += b.dense(round(units * width)) + b.drop()
+        return stack
+
+    return _plain("lenet5", body, input_shape, num_classes, **options)
+
+
+def all_cnn(input_shape, num_classes, *, depth=2, width=48, **options):
+    """All-CNN (Springenberg et al., 2015): convolutions only, downsampling by
+    stride-2 convolutions, global average pooling.
+
+    Two stages of `depth` 3x3 convolutions plus one strided convolution, with
+    `width` and `2 * width` channels.
+    """
+    def body(b):
+        stack = []
+        for filters in (width, 2 * width):
+            for _ in range(depth):
+                stack += b.conv(filters)
+            stack += b.conv(filters, strides=2) + b.drop()
+        stack += b.conv(2 * width, 1) + [layers.GlobalAveragePooling2D()]
+        return stack
+
+    return _plain("allcnn", body, input_shape, num_classes, **options)
+
+
+def vgg(input_shape, num_classes, *, depth=2, width=32, stages=2, dense=128, **options):
+    """A small VGG-style net: `stages` stages of `depth` 3x3 convolutions,
+    each followed by 2x2 max pooling; channels double per stage from `width`;
+    then a dense layer of `dense` units."""
+    def body(b):
+        stack = []
+        for stage in range(stages):
+            for _ in range(depth):
+                stack += b.conv(width * 2**stage)
+            stack += [layers.MaxPooling2D()]
+        return stack + [layers.Flatten(), *b.drop()] + b.dense(dense) + b.drop()
+
+    return _plain("vgg", body, input_shape, num_classes, **options)
+
+
+def _functional_only(name, api):
+    if api != "functional":
+        raise UsageError(f"{name} has skip connections, so it has no Sequential form; "
+                         "use api='functional'")
+
+
+def _residual_net(name, input_shape, num_classes, *, blocks_per_stage, widths,
+                  preact, head="multiclass", augment=(), dropout=0.0, batchnorm=True,
+                  weight_decay=0.0, initializer="he", api="functional"):
+    """Shared body of ResNet (post-activation) and Wide ResNet (pre-activation)."""
+    _functional_only(name, api)
+    b = _Blocks(batchnorm, weight_decay, initializer, dropout)
+    inputs = keras.Input(input_shape)
+    x = _apply(_augmentation(augment), inputs)
+    if preact:
+        x = layers.Conv2D(widths[0], 3, padding="same", **b.kernel)(x)
+    else:
+        x = _apply(b.conv(widths[0]), x)
+    for stage, filters in enumerate(widths):
+        for block in range(blocks_per_stage):
+            strides = 2 if stage > 0 and block == 0 else 1
+            x = _residual_block(b, x, filters, strides, preact)
+    if preact:
+        x = _apply(b.norm_act(), x)
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, _apply(b.head(num_classes, head), x), name=name)
+
+
+def _apply(stack, x):
+    for layer in stack:
+        x = layer(x)
+    return x
+
+
+def _residual_block(b, x, filters, strides, preact):
+    """A basic block of two 3x3 convolutions with an identity or 1x1 shortcut."""
+    shortcut = x
+    if preact:
+        x = _apply(b.norm_act(), x)
+        if strides != 1 or shortcut.shape[-1] != filters:
+            shortcut = layers.Conv2D(filters, 1, strides=strides, **b.kernel)(x)
+        x = _apply(b.conv(filters, strides=strides) + b.drop(), x)
+        x = layers.Conv2D(filters, 3, padding="same", **b.kernel)(x)
+        return layers.Add()([shortcut, x])
+    if strides != 1 or shortcut.shape[-1] != filters:
+        shortcut = _apply(b.conv(filters, 1, strides=strides, activate=False), shortcut)
+    x = _apply(b.conv(filters, strides=strides) + b.drop(), x)
+    x = _apply(b.conv(filters, activate=False), x)
+    return layers.ReLU()(layers.Add()([shortcut, x]))
+
+
+def resnet(input_shape, num_classes, *, depth=2, width=16, **options):
+    """A ResNet (He et al., 2016) of basic blocks: three stages of `depth`
+    blocks with `width`, `2 * width`, `4 * width` channels."""
+    return _residual_net("resnet", input_shape, num_classes, blocks_per_stage=depth,
+                         widths=(width, 2 * width, 4 * width), preact=False, **options)
+
+
+def wide_resnet(input_shape, num_classes, *, depth=10, width=2, **options):
+    """A Wide ResNet WRN-`depth`-`width` (Zagoruyko and Komodakis, 2016):
+    pre-activation blocks, (depth - 4) / 6 per stage, 16, 32 and 64 channels
+    times the widening factor `width`; dropout sits between the convolutions."""
+    if (depth - 4) % 6 or depth < 10:
+        raise UsageError(f"Wide ResNet depth must be 6n + 4 with n >= 1, got {depth}")
+    return _residual_net("wrn", input_shape, num_classes, blocks_per_stage=(depth - 4) // 6,
+                         widths=(16 * width, 32 * width, 64 * width), preact=True, **options)
+
+
+def densenet(input_shape, num_classes, *, depth=4, width=12, blocks=3, head="multiclass",
+             augment=(), dropout=0.0, batchnorm=True, weight_decay=0.0,
+             initializer="he", api="functional"):
+    """A small DenseNet (Huang et al., 2017): `blocks` dense blocks of `depth`
+    BN-ReLU-3x3 conv layers, each adding `width` (the growth rate) channels,
+    joined by transitions that halve the channels and the resolution."""
+    _functional_only("densenet", api)
+    b = _Blocks(batchnorm, weight_decay, initializer, dropout)
+    inputs = keras.Input(input_shape)
+    x = _apply(_augmentation(augment), inputs)
+    x = layers.Conv2D(2 * width, 3, padding="same", **b.kernel)(x)
+    for block in range(blocks):
+        for _ in range(depth):
+            y = _apply(b.norm_act(), x)
+            y = layers.Conv2D(width, 3, padding="same", **b.kernel)(y)
+            x = layers.Concatenate()([x, _apply(b.drop(), y)])
+        if block < blocks - 1:
+            x = _apply(b.norm_act(), x)
+            x = layers.Conv2D(x.shape[-1] // 2, 1, **b.kernel)(x)
+            x = layers.AveragePooling2D(2)(x)
+    x = layers.GlobalAveragePooling2D()(_apply(b.norm_act(), x))
+    return keras.Model(inputs, _apply(b.head(num_classes, head), x), name="densenet")
+
+
+CLASSIFIERS = {
+    "mlp": mlp,
+    "lenet5": lenet5,
+    "allcnn": all_cnn,
+    "vgg": vgg,
+    "resnet": resnet,
+    "wrn": wide_resnet,
+    "densenet": densenet,
+}
+
+
+def build_classifier(name, input_shape, num_classes, **options):
+    """Builds the classifier `name` from `CLASSIFIERS` with `options`.
+
+    Raises:
+        UsageError: for an unknown name or option value.
+    """
+    builder = CLASSIFIERS[check_choice("model", name, CLASSIFIERS)]
+    return builder(input_shape, num_classes, **options)

@@ -1,0 +1,34 @@
+"""Shared fixtures. The backend is fixed per process by $KERAS_BACKEND:
+`tests/run.sh` runs this suite once per backend."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if "KERASDL_DATA_DIR" not in os.environ and SHARED_DATA.exists():
+    os.environ["KERASDL_DATA_DIR"] = str(SHARED_DATA)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture
+def tiny_split():
+    """A learnable 2-class task on 8x8 images: class 1 has a bright left half."""
+    rng = np.random.default_rng(0)
+
+    def make(n):
+        y = rng.integers(0, 2, n).astype("int32")
+        x = rng.random((n, 8, 8, 1), dtype=np.float32) * 0.5
+        x[y == 1, :, :4] += 0.5
+        return x, y
+
+    return make(256), make(64), make(64)
+
+
+@pytest.fixture
+def has_mnist():
+    if not (Path(os.environ.get("KERASDL_DATA_DIR", "/nonexistent"))
+            / "keras-datasets" / "mnist.npz").exists():
+        pytest.skip("needs $KERASDL_DATA_DIR with keras-datasets/mnist.npz")

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the test suite once per Keras backend (the backend is fixed when Keras
+# is imported, so each needs its own process). Usage: bash tests/run.sh
+# [BACKEND ...]; extra pytest flags go in $PYTEST_ADDOPTS.
+cd "$(dirname "$0")/.." || exit 1
+backends=("$@")
+[ ${#backends[@]} -gt 0 ] || backends=(tensorflow jax torch)
+failed=()
+for backend in "${backends[@]}"; do
+    echo "=== pytest on the $backend backend ==="
+    KERAS_BACKEND=$backend python -m pytest -q tests || failed+=("$backend")
+done
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "FAILED on: ${failed[*]}"
+    exit 1
+fi
+echo "All tests passed on: ${backends[*]}"

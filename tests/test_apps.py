@@ -1,0 +1,48 @@
+"""End-to-end smoke tests of each app on tiny data (--dry-run)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+from kerasdl import cli
+from kerasdl.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+METRIC_KEYS = {"app", "backend", "device", "dataset", "model", "params", "epochs_run",
+               "train_seconds", "test_loss", "test_accuracy", "keras_version"}
+
+
+def dry_run(app, output_dir, *extra):
+    return cli.load_app(app).main(["--dry-run", "--backend", keras.backend.backend(),
+                                   "--output-dir", str(output_dir), *extra])
+
+
+def test_classification_dry_run(tmp_path, has_mnist):
+    metrics = dry_run("classification", tmp_path)
+    assert METRIC_KEYS <= set(metrics)
+    assert metrics["backend"] == keras.backend.backend()
+    assert metrics["epochs_run"] == 1
+    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+    for name in ("history.csv", "learning_curves.png", "model.keras", "config.json"):
+        assert (tmp_path / name).exists()
+
+    with pytest.raises(UsageError, match="already holds a finished run"):
+        dry_run("classification", tmp_path)
+    again = dry_run("classification", tmp_path, "--overwrite", "--model", "mlp")
+    assert again["model"] == "mlp"
+
+
+def test_classification_as_a_script(tmp_path, has_mnist):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "apps" / "classification.py"), "--dry-run",
+         "--backend", keras.backend.backend(), "--output-dir", str(tmp_path),
+         "--model", "lenet5"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"backend {keras.backend.backend()}, device" in result.stdout
+    assert json.loads((tmp_path / "metrics.json").read_text())["model"] == "lenet5"

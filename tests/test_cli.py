@@ -1,0 +1,51 @@
+"""The command line: bad input gives one line, the valid choices and exit 2."""
+
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from kerasdl import flags
+from kerasdl.errors import UsageError
+
+
+def kerasdl(*args):
+    return subprocess.run([sys.executable, "-m", "kerasdl", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--backend", "theano"], "invalid choice: 'theano' (choose from tensorflow, jax, torch)"),
+    (["--dataset", "cifar"], "invalid choice: 'cifar' (choose from mnist, fashion_mnist)"),
+    (["--model", "alexnet"], "invalid choice: 'alexnet' (choose from mlp, lenet5"),
+    (["--epochs", "0"], "--epochs: must be a positive integer, got '0'"),
+    (["--epochs", "-3"], "--epochs: must be a positive integer, got '-3'"),
+    (["--augment", "rotate"], "unknown augmentation 'rotate' (choose from flip"),
+])
+def test_bad_input_is_one_line_with_exit_status_2(args, expected):
+    result = kerasdl("run", "classification", *args)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    # Python 3.12 stopped quoting argparse's choices: compare without quotes.
+    assert expected.replace("'", "") in result.stderr.replace("'", "")
+
+
+def test_unknown_app():
+    result = kerasdl("run", "nope")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "invalid choice: 'nope'" in result.stderr and "classification" in result.stderr
+
+
+def test_list_names_the_apps():
+    result = kerasdl("list")
+    assert result.returncode == 0
+    assert result.stdout.startswith("classification ")
+
+
+def test_backend_cannot_change_after_keras_is_imported():
+    other = next(b for b in flags.BACKENDS if b != keras.backend.backend())
+    with pytest.raises(UsageError, match=f"cannot switch to '{other}'"):
+        flags.use_backend(other)
+    assert flags.use_backend(keras.backend.backend()) == keras.backend.backend()

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from kerasdl.data import images, load_images
+from kerasdl.errors import UsageError
+
+
+def test_mnist_from_the_data_directory(has_mnist):
+    data = load_images("mnist", validation_size=5000, seed=1)
+    assert data.source.endswith("mnist.npz")
+    assert data.x_train.shape == (55000, 28, 28, 1) and data.x_train.dtype == np.float32
+    assert data.x_val.shape == (5000, 28, 28, 1)
+    assert data.x_test.shape == (10000, 28, 28, 1)
+    assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
+    assert data.num_classes == 10 and data.input_shape == (28, 28, 1)
+    assert set(np.unique(data.y_val)) == set(range(10))
+
+
+def test_validation_split_is_seeded(has_mnist):
+    a = load_images("mnist", validation_size=0.1, seed=3)
+    b = load_images("mnist", validation_size=0.1, seed=3)
+    c = load_images("mnist", validation_size=0.1, seed=4)
+    assert len(a.x_val) == 6000
+    np.testing.assert_array_equal(a.x_val, b.x_val)
+    assert not np.array_equal(a.x_val, c.x_val)
+
+
+def test_fashion_mnist_reads_the_idx_files(has_mnist):
+    data = load_images("fashion_mnist", validation_size=100)
+    assert data.x_train.shape == (59900, 28, 28, 1)
+    assert data.class_names[9] == "Ankle boot"
+    head = data.head(train=8, val=4, test=2)
+    assert (len(head.x_train), len(head.x_val), len(head.x_test)) == (8, 4, 2)
+
+
+def test_unknown_dataset():
+    with pytest.raises(UsageError, match="Unknown dataset: 'cifar10'. Choose one of: mnist"):
+        load_images("cifar10")
+
+
+def test_offline_without_a_local_copy_falls_back_with_a_warning(tmp_path, monkeypatch):
+    pytest.importorskip("sklearn")
+    monkeypatch.setenv("KERASDL_DATA_DIR", str(tmp_path))
+    monkeypatch.setitem(images.IMAGE_DATASETS["mnist"], "download", lambda: None)
+    with pytest.warns(UserWarning, match="falling back to scikit-learn"):
+        data = load_images("mnist", validation_size=100)
+    assert "NOT MNIST" in data.source
+    assert data.x_train.shape[1:] == (28, 28, 1)
+    assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 1797
+
+
+def test_nothing_found_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERASDL_DATA_DIR", str(tmp_path))
+    spec = images.IMAGE_DATASETS["mnist"]
+    for step in ("download", "fallback"):
+        monkeypatch.setitem(spec, step, lambda: None)
+    with pytest.raises(UsageError, match="Cannot find mnist: set \\$KERASDL_DATA_DIR"):
+        load_images("mnist")

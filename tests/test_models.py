@@ -1,0 +1,111 @@
+import keras
+import numpy as np
+import pytest
+
+from kerasdl import names
+from kerasdl.errors import UsageError
+from kerasdl.models import AUGMENTATIONS, CLASSIFIERS, INITIALIZERS, build_classifier
+
+TINY = {
+    "mlp": {"depth": 1, "width": 8},
+    "lenet5": {"width": 0.5},
+    "allcnn": {"depth": 1, "width": 4},
+    "vgg": {"depth": 1, "width": 4, "dense": 8},
+    "resnet": {"depth": 1, "width": 4},
+    "wrn": {"depth": 10, "width": 1},
+    "densenet": {"depth": 2, "width": 4, "blocks": 2},
+}
+PLAIN = ("mlp", "lenet5", "allcnn", "vgg")
+X = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
+
+
+def test_registries_match_the_command_line_names():
+    assert tuple(CLASSIFIERS) == names.CLASSIFIERS
+    assert tuple(AUGMENTATIONS) == names.AUGMENTATIONS
+    assert tuple(INITIALIZERS) == names.INITIALIZERS
+
+
+@pytest.mark.parametrize("name", names.CLASSIFIERS)
+@pytest.mark.parametrize("head,units", [("multiclass", 10), ("multilabel", 10), ("binary", 1)])
+def test_output_shape_and_head(name, head, units):
+    model = build_classifier(name, (28, 28, 1), 10, head=head, **TINY[name])
+    y = keras.ops.convert_to_numpy(model(X, training=False))
+    assert y.shape == (2, units)
+    assert model.count_params() > 0
+    if head == "multiclass":
+        np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)
+    else:
+        assert ((y > 0) & (y < 1)).all()
+
+
+def test_parameter_counts():
+    # 784*8 + 8 hidden, 8*10 + 10 output.
+    assert build_classifier("mlp", (28, 28, 1), 10, depth=1, width=8,
+                            batchnorm=False).count_params() == 6370
+    # The classic LeNet-5 figure.
+    assert build_classifier("lenet5", (28, 28, 1), 10, batchnorm=False).count_params() == 61706
+    narrow = build_classifier("resnet", (28, 28, 1), 10, depth=1, width=4)
+    wide = build_classifier("resnet", (28, 28, 1), 10, depth=1, width=8)
+    deep = build_classifier("resnet", (28, 28, 1), 10, depth=2, width=4)
+    assert narrow.count_params() < wide.count_params()
+    assert narrow.count_params() < deep.count_params()
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_sequential_and_functional_agree(name):
+    functional = build_classifier(name, (28, 28, 1), 10, **TINY[name])
+    sequential = build_classifier(name, (28, 28, 1), 10, api="sequential", **TINY[name])
+    assert isinstance(sequential, keras.Sequential)
+    assert not isinstance(functional, keras.Sequential)
+    assert functional.count_params() == sequential.count_params()
+
+
+@pytest.mark.parametrize("name", ["resnet", "wrn", "densenet"])
+def test_skip_connections_have_no_sequential_form(name):
+    with pytest.raises(UsageError, match="functional"):
+        build_classifier(name, (28, 28, 1), 10, api="sequential", **TINY[name])
+
+
+def _layer_types(model):
+    return [type(layer).__name__ for layer in model.layers
+            if not isinstance(layer, keras.layers.InputLayer)]
+
+
+def test_regularisation_options():
+    plain = build_classifier("vgg", (28, 28, 1), 10, batchnorm=False, **TINY["vgg"])
+    assert "BatchNormalization" not in _layer_types(plain)
+    assert "Dropout" not in _layer_types(plain)
+    assert not plain.losses
+
+    regular = build_classifier("vgg", (28, 28, 1), 10, dropout=0.3, weight_decay=1e-4,
+                               initializer="glorot", **TINY["vgg"])
+    assert "BatchNormalization" in _layer_types(regular)
+    assert "Dropout" in _layer_types(regular)
+    assert len(regular.losses) == 4  # one L2 term per kernel
+    conv = next(l for l in regular.layers if isinstance(l, keras.layers.Conv2D))
+    assert type(conv.kernel_initializer).__name__ == "GlorotUniform"
+
+
+def test_augmentation_only_in_training():
+    model = build_classifier("mlp", (28, 28, 1), 10, augment=["translate", "zoom"],
+                             **TINY["mlp"])
+    assert _layer_types(model)[:2] == ["RandomTranslation", "RandomZoom"]
+    first = keras.ops.convert_to_numpy(model(X, training=False))
+    np.testing.assert_allclose(first, keras.ops.convert_to_numpy(model(X, training=False)))
+
+
+@pytest.mark.parametrize("options,match", [
+    ({"head": "softmax"}, "Unknown head: 'softmax'. Choose one of: multiclass"),
+    ({"initializer": "zeros"}, "Unknown initializer: 'zeros'. Choose one of: glorot, he"),
+    ({"augment": ["rotate"]}, "Unknown augmentation: 'rotate'"),
+])
+def test_bad_options_name_the_choices(options, match):
+    with pytest.raises(UsageError, match=match):
+        build_classifier("mlp", (28, 28, 1), 10, **options)
+
+
+def test_bad_names():
+    with pytest.raises(UsageError, match="Unknown model: 'alexnet'. Choose one of: mlp"):
+        build_classifier("alexnet", (28, 28, 1), 10)
+    with pytest.raises(UsageError, match="6n \\+ 4"):
+        build_classifier("wrn", (28, 28, 1), 10, depth=12)

@@ -1,0 +1,111 @@
+import keras
+import numpy as np
+import pytest
+
+from kerasdl import names, training
+from kerasdl.callbacks import TimeToAccuracy
+from kerasdl.callbacks.curves import read_history
+from kerasdl.errors import UsageError
+from kerasdl.models import build_classifier
+
+
+def _model(**options):
+    keras.utils.set_random_seed(0)
+    options = {"depth": 1, "width": 16, "batchnorm": False, **options}
+    return build_classifier("mlp", (8, 8, 1), 2, **options)
+
+
+def _fit(split, output_dir, model=None, **options):
+    train, val, test = split
+    options = {"epochs": 4, "batch_size": 32, "lr": 1e-2, "verbose": 0, **options}
+    return training.fit_and_evaluate(model or _model(), train, val, test,
+                                     output_dir=output_dir, **options)
+
+
+def test_fit_and_evaluate_learns_and_writes_its_files(tiny_split, tmp_path):
+    metrics = _fit(tiny_split, tmp_path, schedule="cosine", warmup=0.1)
+    assert metrics["test_accuracy"] > 0.8
+    assert metrics["epochs_run"] == 4
+    assert metrics["backend"] == keras.backend.backend()
+    assert {"device", "params", "train_seconds", "test_loss", "keras_version"} <= set(metrics)
+    history = read_history(tmp_path / "history.csv")
+    assert history["epoch"] == [0, 1, 2, 3]
+    assert history["loss"][-1] < history["loss"][0]
+    assert {"accuracy", "val_accuracy", "val_loss"} <= set(history)
+    for name in ("learning_curves.png", "model.keras", "best.keras"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert not (tmp_path / "backup").exists()  # removed once training ends
+
+
+def test_other_heads_train(tiny_split, tmp_path):
+    (x, y), (xv, yv), (xt, yt) = tiny_split
+    split = (x, y[:, None]), (xv, yv[:, None]), (xt, yt[:, None])
+    metrics = _fit(split, tmp_path, model=_model(head="binary"), head="binary")
+    assert metrics["test_accuracy"] > 0.7
+
+
+def test_time_to_accuracy_records_targets(tiny_split, tmp_path):
+    timer = TimeToAccuracy(*tiny_split[2], targets=(0.5, 1.01))
+    _fit(tiny_split, tmp_path, callbacks=[timer])
+    assert [epoch for epoch, _, _ in timer.curve] == [1, 2, 3, 4]
+    assert 0.5 in timer.reached and 1.01 not in timer.reached
+    seconds = [s for _, s, _ in timer.curve]
+    assert seconds == sorted(seconds) and seconds[0] > 0
+
+
+def test_nan_loss_stops_with_a_clear_error(tiny_split, tmp_path):
+    (x, y), val, test = tiny_split
+    x = np.full_like(x, np.nan)
+    with pytest.raises(UsageError, match="Training diverged.*epoch 1, batch 0.*--lr"):
+        _fit(((x, y), val, test), tmp_path, model=_model(batchnorm=True))
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_run_resumes_where_it_stopped(tiny_split, tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        _fit(tiny_split, tmp_path, callbacks=[_Interrupt()])
+    assert (tmp_path / "backup").exists()
+    assert read_history(tmp_path / "history.csv")["epoch"] == [0, 1]
+
+    model = _model()
+    metrics = _fit(tiny_split, tmp_path, model=model)
+    assert read_history(tmp_path / "history.csv")["epoch"] == [0, 1, 2, 3]
+    assert metrics["epochs_run"] == 4
+    # The optimizer state came back too: 4 epochs of 8 steps in all.
+    assert int(model.optimizer.iterations) == 32
+
+
+def test_save_load_round_trip(tiny_split, tmp_path):
+    model = build_classifier("vgg", (8, 8, 1), 2, depth=1, width=4, dense=8,
+                             augment=["translate"])
+    _fit(tiny_split, tmp_path, model=model, epochs=1)
+    x = tiny_split[2][0]
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-6)
+
+
+def test_optimizers_by_name():
+    assert tuple(training.OPTIMIZERS) == names.OPTIMIZERS
+    nesterov = training.make_optimizer("nesterov", 0.1)
+    assert isinstance(nesterov, keras.optimizers.SGD)
+    assert nesterov.nesterov and nesterov.momentum == 0.9
+    assert isinstance(training.make_optimizer("nadam", 0.1), keras.optimizers.Nadam)
+    with pytest.raises(UsageError, match="Unknown optimizer: 'lion'. Choose one of: sgd"):
+        training.make_optimizer("lion", 0.1)
+
+
+def test_schedules():
+    cosine = training.learning_rate(1.0, "cosine", total_steps=100, warmup=0.1)
+    values = [float(cosine(step)) for step in (0, 5, 10, 55, 100)]
+    np.testing.assert_allclose(values, [0.0, 0.5, 1.0, 0.5, 0.0], atol=1e-6)
+    decay = training.learning_rate(1.0, "exponential", total_steps=100)
+    np.testing.assert_allclose(float(decay(100)), 0.01, rtol=1e-5)
+    assert training.learning_rate(0.1, "constant", total_steps=100) == 0.1
+    with pytest.raises(UsageError, match="Unknown schedule: 'step'"):
+        training.learning_rate(0.1, "step", total_steps=100)
