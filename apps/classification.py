@@ -28,14 +28,13 @@ def train_and_evaluate(config, output_dir, overwrite=False):
     Returns:
         The metrics dict, also written to `output_dir/metrics.json`.
     """
+    # Imported here, once the backend is chosen (see flags.use_backend).
     import keras
 
     from kerasdl import backend, data, models, runs, training
 
     print(f"kerasdl {APP}: backend {keras.backend.backend()}, "
           f"device {backend.device_info()}", flush=True)
-    resumed = runs.prepare(output_dir, config, overwrite)
-    keras.utils.set_random_seed(config["seed"])
 
     # Data: train, validation (split off train, seeded) and test splits.
     images = data.load_images(config["dataset"], seed=config["seed"],
@@ -44,6 +43,8 @@ def train_and_evaluate(config, output_dir, overwrite=False):
         images = images.head(**presets.DRY_RUN_SIZES)
     print(f"Data: {images.name} from {images.source}: {len(images.x_train)} train, "
           f"{len(images.x_val)} validation, {len(images.x_test)} test", flush=True)
+    resumed = runs.prepare(output_dir, config, overwrite)
+    keras.utils.set_random_seed(config["seed"])
 
     # Model
     model = models.build_classifier(config["model"], images.input_shape,
@@ -138,7 +139,7 @@ def parse_config(argv=None):
 
 def main(argv=None):
     config, args = parse_config(argv)
-    print(json.dumps(config), flush=True)
+    print(f"Config: {json.dumps(config)}", flush=True)
     return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite)
 
 

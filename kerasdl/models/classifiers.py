@@ -33,16 +33,30 @@ APIS = ("functional", "sequential")
 
 
 class _Blocks:
-    """Makes layers with the regularisation options every builder shares."""
+    """Holds the options every builder shares and makes layers with them."""
 
-    def __init__(self, batchnorm, weight_decay, initializer, dropout):
-        check_choice("initializer", initializer, INITIALIZERS)
+    def __init__(self, head="multiclass", augment=(), dropout=0.0, batchnorm=True,
+                 weight_decay=0.0, initializer="he", api="functional"):
+        self.head_type = check_choice("head", head, HEADS)
+        self.augment = [check_choice("augmentation", name, AUGMENTATIONS)
+                        for name in augment or ()]
+        self.api = check_choice("api", api, APIS)
         self.batchnorm = batchnorm
         self.dropout = dropout
         self.kernel = dict(
-            kernel_initializer=INITIALIZERS[initializer],
+            kernel_initializer=INITIALIZERS[check_choice("initializer", initializer,
+                                                         INITIALIZERS)],
             kernel_regularizer=keras.regularizers.L2(weight_decay) if weight_decay else None,
         )
+
+    def functional_only(self, name):
+        if self.api != "functional":
+            raise UsageError(f"{name} has skip connections, so it has no Sequential "
+                             "form; use api='functional'")
+
+    def augmentation(self):
+        """The augmentation layers, active in training only."""
+        return [AUGMENTATIONS[name]() for name in self.augment]
 
     def conv(self, filters, kernel_size=3, strides=1, padding="same", activate=True):
         """Conv2D, then BatchNorm (when on) and ReLU (when `activate`)."""
@@ -59,40 +73,32 @@ class _Blocks:
         stack = [layers.BatchNormalization()] if self.batchnorm else []
         return stack + ([layers.ReLU()] if activate else [])
 
-    def drop(self, rate=None):
-        rate = self.dropout if rate is None else rate
-        return [layers.Dropout(rate)] if rate else []
+    def drop(self):
+        return [layers.Dropout(self.dropout)] if self.dropout else []
 
-    def head(self, num_classes, head):
-        """The output layer for a head type, in float32 for mixed precision."""
-        check_choice("head", head, HEADS)
-        units = 1 if head == "binary" else num_classes
-        activation = "softmax" if head == "multiclass" else "sigmoid"
+    def head(self, num_classes):
+        """The output layer for the head type, in float32 for mixed precision."""
+        units = 1 if self.head_type == "binary" else num_classes
+        activation = "softmax" if self.head_type == "multiclass" else "sigmoid"
         return [layers.Dense(units, **self.kernel),
                 layers.Activation(activation, dtype="float32")]
 
 
-def _augmentation(augment):
-    return [AUGMENTATIONS[check_choice("augmentation", name, AUGMENTATIONS)]()
-            for name in augment or ()]
+def _apply(stack, x):
+    for layer in stack:
+        x = layer(x)
+    return x
 
 
-def _assemble(name, input_shape, stack, api):
-    """Turns a list of layers into a Sequential or a functional model."""
+def _plain(name, body, input_shape, num_classes, **options):
+    """Builds a network without skip connections, Sequential or functional:
+    `body(blocks)` gives the layers between the augmentation and the head."""
+    b = _Blocks(**options)
+    stack = b.augmentation() + body(b) + b.head(num_classes)
     inputs = keras.Input(input_shape)
-    if check_choice("api", api, APIS) == "sequential":
+    if b.api == "sequential":
         return keras.Sequential([inputs, *stack], name=name)
     return keras.Model(inputs, _apply(stack, inputs), name=name)
-
-
-def _plain(name, body, input_shape, num_classes, *, head="multiclass", augment=(),
-           dropout=0.0, batchnorm=True, weight_decay=0.0, initializer="he",
-           api="functional"):
-    """Builds a network without skip connections: `body(blocks)` gives the
-    layers between the augmentation and the head."""
-    blocks = _Blocks(batchnorm, weight_decay, initializer, dropout)
-    stack = _augmentation(augment) + body(blocks) + blocks.head(num_classes, head)
-    return _assemble(name, input_shape, stack, api)
 
 
 def mlp(input_shape, num_classes, *, depth=2, width=512, **options):
@@ -157,20 +163,13 @@ def vgg(input_shape, num_classes, *, depth=2, width=32, stages=2, dense=128, **o
     return _plain("vgg", body, input_shape, num_classes, **options)
 
 
-def _functional_only(name, api):
-    if api != "functional":
-        raise UsageError(f"{name} has skip connections, so it has no Sequential form; "
-                         "use api='functional'")
-
-
-def _residual_net(name, input_shape, num_classes, *, blocks_per_stage, widths,
-                  preact, head="multiclass", augment=(), dropout=0.0, batchnorm=True,
-                  weight_decay=0.0, initializer="he", api="functional"):
+def _residual_net(name, input_shape, num_classes, *, blocks_per_stage, widths, preact,
+                  **options):
     """Shared body of ResNet (post-activation) and Wide ResNet (pre-activation)."""
-    _functional_only(name, api)
-    b = _Blocks(batchnorm, weight_decay, initializer, dropout)
+    b = _Blocks(**options)
+    b.functional_only(name)
     inputs = keras.Input(input_shape)
-    x = _apply(_augmentation(augment), inputs)
+    x = _apply(b.augmentation(), inputs)
     if preact:
         x = layers.Conv2D(widths[0], 3, padding="same", **b.kernel)(x)
     else:
@@ -182,13 +181,7 @@ def _residual_net(name, input_shape, num_classes, *, blocks_per_stage, widths,
     if preact:
         x = _apply(b.norm_act(), x)
     x = layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, _apply(b.head(num_classes, head), x), name=name)
-
-
-def _apply(stack, x):
-    for layer in stack:
-        x = layer(x)
-    return x
+    return keras.Model(inputs, _apply(b.head(num_classes), x), name=name)
 
 
 def _residual_block(b, x, filters, strides, preact):
@@ -225,16 +218,14 @@ def wide_resnet(input_shape, num_classes, *, depth=10, width=2, **options):
                          widths=(16 * width, 32 * width, 64 * width), preact=True, **options)
 
 
-def densenet(input_shape, num_classes, *, depth=4, width=12, blocks=3, head="multiclass",
-             augment=(), dropout=0.0, batchnorm=True, weight_decay=0.0,
-             initializer="he", api="functional"):
+def densenet(input_shape, num_classes, *, depth=4, width=12, blocks=3, **options):
     """A small DenseNet (Huang et al., 2017): `blocks` dense blocks of `depth`
     BN-ReLU-3x3 conv layers, each adding `width` (the growth rate) channels,
     joined by transitions that halve the channels and the resolution."""
-    _functional_only("densenet", api)
-    b = _Blocks(batchnorm, weight_decay, initializer, dropout)
+    b = _Blocks(**options)
+    b.functional_only("densenet")
     inputs = keras.Input(input_shape)
-    x = _apply(_augmentation(augment), inputs)
+    x = _apply(b.augmentation(), inputs)
     x = layers.Conv2D(2 * width, 3, padding="same", **b.kernel)(x)
     for block in range(blocks):
         for _ in range(depth):
@@ -246,7 +237,7 @@ def densenet(input_shape, num_classes, *, depth=4, width=12, blocks=3, head="mul
             x = layers.Conv2D(x.shape[-1] // 2, 1, **b.kernel)(x)
             x = layers.AveragePooling2D(2)(x)
     x = layers.GlobalAveragePooling2D()(_apply(b.norm_act(), x))
-    return keras.Model(inputs, _apply(b.head(num_classes, head), x), name="densenet")
+    return keras.Model(inputs, _apply(b.head(num_classes), x), name="densenet")
 
 
 CLASSIFIERS = {
