@@ -21,7 +21,8 @@ def train_and_evaluate(config, output_dir, overwrite=False):
 
     Args:
         config: a dict with the keys of a `presets.CLASSIFICATION` entry plus
-            `dataset`, `seed` and `dry_run`.
+            `dataset`, `validation_size` (0 to train on the whole training
+            split), `seed` and `dry_run`.
         output_dir: the folder for everything the run writes.
         overwrite: replace a finished run in `output_dir`.
 
@@ -38,7 +39,7 @@ def train_and_evaluate(config, output_dir, overwrite=False):
 
     # Data: train, validation (split off train, seeded) and test splits.
     images = data.load_images(config["dataset"], seed=config["seed"],
-                              validation_size=presets.VALIDATION_SIZE)
+                              validation_size=config["validation_size"])
     if config["dry_run"]:
         images = images.head(**presets.DRY_RUN_SIZES)
     print(f"Data: {images.name} from {images.source}: {len(images.x_train)} train, "
@@ -55,7 +56,7 @@ def train_and_evaluate(config, output_dir, overwrite=False):
     metrics = training.fit_and_evaluate(
         model,
         (images.x_train, images.y_train),
-        (images.x_val, images.y_val),
+        (images.x_val, images.y_val) if len(images.x_val) else None,
         (images.x_test, images.y_test),
         output_dir=output_dir,
         epochs=config["epochs"],
@@ -93,8 +94,9 @@ def parse_config(argv=None):
     parser.add_argument("--dropout", type=flags.fraction, default=None,
                         help="dropout rate (default: preset or builder default)")
     parser.add_argument("--batchnorm", action=argparse.BooleanOptionalAction,
-                        default=None, help="BatchNorm after each layer (default: preset or builder default)")
-    parser.add_argument("--weight-decay", type=float, default=None,
+                        default=None,
+                        help="BatchNorm after each layer (default: preset or builder default)")
+    parser.add_argument("--weight-decay", type=flags.fraction, default=None,
                         help="L2 factor on the kernels (default: preset or builder default)")
     parser.add_argument("--initializer", choices=names.INITIALIZERS, default=None,
                         help="kernel initializer (default: he)")
@@ -131,6 +133,7 @@ def parse_config(argv=None):
         "epochs": 1 if args.dry_run else args.epochs or preset["epochs"],
         "batch_size": args.batch_size or preset["batch_size"],
         "patience": args.patience,
+        "validation_size": presets.VALIDATION_SIZE,
         "seed": args.seed,
         "dry_run": args.dry_run,
     }

@@ -1,4 +1,5 @@
-"""The `kerasdl` command: `kerasdl list`, `kerasdl run NAME [FLAGS]`.
+"""The `kerasdl` command: `kerasdl list`, `kerasdl run NAME [FLAGS]`,
+`kerasdl tune NAME [FLAGS]`.
 
 `kerasdl run NAME` calls the same `main()` as `python apps/NAME.py`; the
 apps are installed with the package as `kerasdl.apps`.
@@ -8,7 +9,10 @@ import importlib
 import pkgutil
 import sys
 
-from kerasdl import __version__, flags
+from kerasdl import __version__, flags, names
+
+# Apps with a search space, and the function of kerasdl.tuning that tunes each.
+TUNABLE = {"classification": "tune_classification"}
 
 
 def app_names():
@@ -37,7 +41,48 @@ def _parser(apps):
     )
     run.add_argument("app", choices=apps, metavar="NAME",
                      help=f"one of: {', '.join(apps)}")
+    tune = commands.add_parser(
+        "tune", add_help=False,
+        help="search an app's hyperparameters with keras-tuner: kerasdl tune NAME "
+             "[FLAGS]; kerasdl tune NAME --help lists its flags",
+    )
+    tune.add_argument("app", choices=list(TUNABLE), metavar="NAME",
+                      help=f"one of: {', '.join(TUNABLE)}")
     return parser
+
+
+def _tune_parser(app):
+    parser = flags.ArgumentParser(
+        prog=f"kerasdl tune {app}", formatter_class=flags.HelpFormatter,
+        description=f"Searches the hyperparameters of the {app} app, then retrains the\n"
+                    "best configuration on train + validation and evaluates it on test.\n"
+                    f"Other flags are those of `kerasdl run {app}` (see its --help);\n"
+                    "--epochs is the epochs per trial (the maximum, for hyperband).",
+    )
+    parser.add_argument("--tuner", choices=names.TUNERS, default="random",
+                        help="search algorithm")
+    parser.add_argument("--max-trials", type=flags.positive_int, default=10,
+                        help="trials in all (hyperband sizes itself from --epochs)")
+    parser.add_argument("--objective", default="val_accuracy",
+                        help="metric to optimise; names ending in 'loss' are minimised")
+    parser.add_argument("--output-dir", default=f"runs/tune-{app}",
+                        help="folder of the search and of the retrained best model")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the search in --output-dir")
+    return parser
+
+
+def tune(app_name, argv):
+    """Runs `kerasdl tune APP ARGV`; returns the metrics of the best model."""
+    parser = _tune_parser(app_name)
+    args, app_argv = parser.parse_known_args(argv)
+    app = load_app(app_name)
+    config, _ = app.parse_config(app_argv)
+    from kerasdl import tuning
+
+    return getattr(tuning, TUNABLE[app_name])(
+        app, config, tuner=args.tuner, max_trials=args.max_trials,
+        objective=args.objective, output_dir=args.output_dir, resume=args.resume)
 
 
 def main(argv=None):
@@ -53,4 +98,6 @@ def main(argv=None):
             summary = (load_app(name).__doc__ or "").strip().splitlines()[0]
             print(f"{name:16} {summary}")
         return 0
+    if args.command == "tune":
+        return flags.run_main(lambda argv: tune(args.app, argv), rest)
     return flags.run_main(load_app(args.app).main, rest)

@@ -127,10 +127,11 @@ def use_backend(name=None):
         The name of the backend Keras will use.
 
     Raises:
-        UsageError: for an unknown name, or when Keras is already imported
-            with a different backend.
+        UsageError: for an unknown name (also in `$KERAS_BACKEND`), or when
+            Keras is already imported with a different backend.
     """
-    if name is not None:
+    name = name or os.environ.get("KERAS_BACKEND")
+    if name:
         check_choice("backend", name, BACKENDS)
         keras = sys.modules.get("keras")
         if keras is not None and keras.backend.backend() != name:

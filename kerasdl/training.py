@@ -9,6 +9,7 @@ import keras
 
 from kerasdl import backend
 from kerasdl.callbacks import LearningCurves, StopOnNaN
+from kerasdl.callbacks.curves import read_history
 from kerasdl.errors import check_choice
 from kerasdl.names import SCHEDULES
 
@@ -57,29 +58,86 @@ def make_optimizer(name, lr, schedule="constant", total_steps=1, warmup=0.0):
     return OPTIMIZERS[name](learning_rate(lr, schedule, total_steps, warmup))
 
 
-def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batch_size,
-                     optimizer="adam", lr=1e-3, schedule="constant", warmup=0.0,
-                     head="multiclass", patience=None, callbacks=(), verbose=None):
-    """Compiles, trains and evaluates `model`, saving the run in `output_dir`.
-
-    Training state is backed up after every epoch (`backup/`), so the same
-    call on the same `output_dir` after an interruption resumes where it
-    stopped. `history.csv`, `learning_curves.png`, `best.keras` (best
-    validation accuracy) and `model.keras` (the final model) are written.
+def compile_model(model, *, total_steps, optimizer="adam", lr=1e-3, schedule="constant",
+                  warmup=0.0, head="multiclass"):
+    """Compiles `model` with the optimizer and schedule named, the loss of its
+    head, and accuracy as the metric.
 
     Args:
-        model: a built `keras.Model`.
-        train, validation, test: `(x, y)` pairs of arrays.
-        output_dir: the folder for everything the run writes.
-        epochs, batch_size: the length of training and the batch size.
+        model: a `keras.Model`.
+        total_steps: optimizer steps in the whole run, for the schedule.
         optimizer, lr, schedule, warmup: see `make_optimizer`.
         head: the output head of the model (`LOSSES`), which picks the loss.
+    """
+    check_choice("head", head, LOSSES)
+    model.compile(
+        optimizer=make_optimizer(optimizer, lr, schedule, total_steps, warmup),
+        loss=LOSSES[head],
+        metrics=["accuracy"],
+    )
+
+
+def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patience=None,
+        callbacks=(), verbose=None, **fit_kwargs):
+    """Trains a compiled `model` with the project's callbacks.
+
+    With an `output_dir`, training state is backed up after every epoch
+    (`backup/`), so the same call after an interruption resumes where it
+    stopped, and `history.csv`, `learning_curves.png` and `best.keras` (best
+    validation accuracy) are written there.
+
+    Args:
+        model: a compiled `keras.Model`.
+        train: an `(x, y)` pair of arrays.
+        validation: an `(x, y)` pair, or `None` to train without one.
+        epochs, batch_size: the length of training and the batch size.
+        output_dir: the folder for the files above, or `None` for none.
         patience: epochs without improvement of the validation accuracy
             before early stopping (the best weights are then restored);
             `None` for no early stopping.
         callbacks: extra callbacks, run before the project's own.
         verbose: Keras' verbosity; by default a progress bar on a terminal
             and one line per epoch otherwise.
+        **fit_kwargs: passed to `model.fit`, such as `initial_epoch`.
+
+    Returns:
+        The `History` of `model.fit`.
+
+    Raises:
+        UsageError: when the loss becomes NaN.
+    """
+    all_callbacks = [*callbacks, StopOnNaN()]
+    if output_dir is not None:
+        output_dir = Path(output_dir)
+        all_callbacks += [keras.callbacks.BackupAndRestore(str(output_dir / "backup")),
+                          LearningCurves(output_dir)]
+        if validation is not None:
+            all_callbacks.append(keras.callbacks.ModelCheckpoint(
+                str(output_dir / "best.keras"), monitor="val_accuracy",
+                save_best_only=True))
+    if patience and validation is not None:
+        all_callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=patience, restore_best_weights=True))
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    return model.fit(*train, validation_data=validation, epochs=epochs,
+                     batch_size=batch_size, callbacks=all_callbacks, verbose=verbose,
+                     **fit_kwargs)
+
+
+def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batch_size,
+                     optimizer="adam", lr=1e-3, schedule="constant", warmup=0.0,
+                     head="multiclass", patience=None, callbacks=(), verbose=None):
+    """Compiles, trains and evaluates `model`, saving the run in `output_dir`.
+
+    Args:
+        model: a built `keras.Model`.
+        train, validation, test: `(x, y)` pairs of arrays; `validation` may
+            be `None`.
+        output_dir: the folder for everything the run writes: the files of
+            `fit`, and `model.keras`, the final model.
+        epochs, batch_size, patience, callbacks, verbose: see `fit`.
+        optimizer, lr, schedule, warmup, head: see `compile_model`.
 
     Returns:
         A dict of metrics: backend, device, params, epochs_run,
@@ -89,41 +147,19 @@ def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batc
         UsageError: for an unknown optimizer, schedule or head, or when the
             loss becomes NaN.
     """
-    check_choice("head", head, LOSSES)
-    output_dir = Path(output_dir)
-    steps = epochs * math.ceil(len(train[0]) / batch_size)
-    model.compile(
-        optimizer=make_optimizer(optimizer, lr, schedule, steps, warmup),
-        loss=LOSSES[head],
-        metrics=["accuracy"],
-    )
-    curves = LearningCurves(output_dir)
-    all_callbacks = [
-        *callbacks,
-        keras.callbacks.BackupAndRestore(str(output_dir / "backup")),
-        curves,
-        keras.callbacks.ModelCheckpoint(str(output_dir / "best.keras"),
-                                        monitor="val_accuracy", save_best_only=True),
-        StopOnNaN(),
-    ]
-    if patience:
-        all_callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", patience=patience, restore_best_weights=True))
-    if verbose is None:
-        verbose = 1 if sys.stdout.isatty() else 2
+    compile_model(model, total_steps=epochs * math.ceil(len(train[0]) / batch_size),
+                  optimizer=optimizer, lr=lr, schedule=schedule, warmup=warmup, head=head)
     start = time.perf_counter()
-    model.fit(*train, validation_data=validation, epochs=epochs, batch_size=batch_size,
-              callbacks=all_callbacks, verbose=verbose)
+    fit(model, train, validation, epochs=epochs, batch_size=batch_size,
+        output_dir=output_dir, patience=patience, callbacks=callbacks, verbose=verbose)
     train_seconds = time.perf_counter() - start
     result = model.evaluate(*test, batch_size=max(batch_size, 500), verbose=0,
                             return_dict=True)
-    model.save(output_dir / "model.keras")
-    with open(curves.filename) as f:
-        epochs_run = sum(1 for _ in f) - 1
+    model.save(Path(output_dir) / "model.keras")
     return {
         **backend.describe(),
         "params": model.count_params(),
-        "epochs_run": epochs_run,
+        "epochs_run": len(read_history(Path(output_dir) / "history.csv")["epoch"]),
         "train_seconds": round(train_seconds, 1),
         "test_loss": float(result["loss"]),
         "test_accuracy": float(result["accuracy"]),

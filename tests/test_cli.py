@@ -1,5 +1,6 @@
 """The command line: bad input gives one line, the valid choices and exit 2."""
 
+import os
 import subprocess
 import sys
 
@@ -29,6 +30,15 @@ def test_bad_input_is_one_line_with_exit_status_2(args, expected):
     assert result.stderr.count("\n") == 1, result.stderr
     # Python 3.12 stopped quoting argparse's choices: compare without quotes.
     assert expected.replace("'", "") in result.stderr.replace("'", "")
+
+
+def test_unknown_backend_in_the_environment():
+    result = subprocess.run([sys.executable, "-m", "kerasdl", "run", "classification"],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "KERAS_BACKEND": "theano"})
+    assert result.returncode == 2
+    assert result.stderr == ("error: Unknown backend: 'theano'. "
+                             "Choose one of: tensorflow, jax, torch\n")
 
 
 def test_unknown_app():

@@ -32,7 +32,8 @@ def test_fit_and_evaluate_learns_and_writes_its_files(tiny_split, tmp_path):
     assert history["epoch"] == [0, 1, 2, 3]
     assert history["loss"][-1] < history["loss"][0]
     assert {"accuracy", "val_accuracy", "val_loss"} <= set(history)
-    for name in ("learning_curves.png", "model.keras", "best.keras"):
+    assert (tmp_path / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("model.keras", "best.keras"):
         assert (tmp_path / name).stat().st_size > 0
     assert not (tmp_path / "backup").exists()  # removed once training ends
 

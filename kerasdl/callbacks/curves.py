@@ -29,10 +29,12 @@ class LearningCurves(keras.callbacks.CSVLogger):
 
 
 def read_history(path):
-    """Reads a `history.csv` into a dict of column name to list of floats."""
+    """Reads a `history.csv` into a dict of column name to list of floats
+    (NaN where CSVLogger wrote 'NA')."""
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    return {key: [float(row[key]) for row in rows] for key in rows[0]} if rows else {}
+    return {key: [float(row[key].replace("NA", "nan")) for row in rows]
+            for key in rows[0]} if rows else {}
 
 
 def plot_learning_curves(csv_path, png_path):
@@ -51,7 +53,7 @@ def plot_learning_curves(csv_path, png_path):
     fig = Figure(figsize=(5 * len(names), 3.8), layout="constrained")
     for ax, name in zip(fig.subplots(1, len(names), squeeze=False)[0], names):
         ax.plot(epochs, history[name], "o-", label="train")
-        if f"val_{name}" in history:
+        if any(v == v for v in history.get(f"val_{name}", [])):  # some not NaN
             ax.plot(epochs, history[f"val_{name}"], "s-", label="validation")
         ax.set_xlabel("epoch")
         ax.set_title(name)

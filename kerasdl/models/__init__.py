@@ -5,5 +5,6 @@ from kerasdl.models.classifiers import (
     CLASSIFIERS,
     HEADS,
     INITIALIZERS,
+    SEARCH_SPACE,
     build_classifier,
 )

@@ -1,0 +1,229 @@
+"""Hyperparameter search with keras-tuner over the apps' own builders and
+training function.
+
+A search space is data (see `classifiers.SEARCH_SPACE`): each entry names a
+builder option or a training setting and the values to try. The HyperModel
+turns sampled values into a config like the app's and builds, compiles and
+fits with the same functions the app uses; there is no second model
+definition.
+"""
+
+import csv
+import json
+import math
+import resource
+import sys
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+from matplotlib.figure import Figure
+
+from kerasdl import data, models, presets, training
+from kerasdl.errors import UsageError, check_choice
+from kerasdl.names import TUNERS
+
+TUNER_CLASSES = dict(zip(TUNERS, (kt.RandomSearch, kt.Hyperband,
+                                  kt.BayesianOptimization, kt.GridSearch)))
+TRAINING_KEYS = ("lr", "optimizer", "batch_size", "schedule")
+
+
+def sample(hp, space):
+    """Declares each entry of `space` on `hp` and returns the sampled values."""
+    kinds = {
+        "int": lambda name, s: hp.Int(name, s["min"], s["max"], step=s.get("step", 1)),
+        "float": lambda name, s: hp.Float(name, s["min"], s["max"], step=s.get("step"),
+                                          sampling=s.get("sampling", "linear")),
+        "choice": lambda name, s: hp.Choice(name, s["values"]),
+        "boolean": lambda name, s: hp.Boolean(name),
+    }
+    return {name: kinds[spec["type"]](name, spec) for name, spec in space.items()}
+
+
+def apply(config, values):
+    """Returns a copy of an app config with `values` put in their places: a
+    training setting at the top, anything else among the builder options.
+    `augment` takes a comma-separated string, or "none"."""
+    config = {**config, "model_options": dict(config["model_options"])}
+    for name, value in values.items():
+        if name in TRAINING_KEYS:
+            config[name] = value
+        elif name == "augment":
+            config["model_options"][name] = [] if value == "none" else value.split(",")
+        else:
+            config["model_options"][name] = value
+    return config
+
+
+def _peak_rss_mb():
+    """This process' peak resident memory so far, in MB (Linux reports KB)."""
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+
+
+class ClassifierHyperModel(kt.HyperModel):
+    """Samples `space` into the classification app's config, then builds with
+    `models.build_classifier` and trains with `training.compile_model` and
+    `training.fit`, as the app does.
+
+    Args:
+        config: the app config the samples start from.
+        space: the search space (see `sample`).
+        input_shape, num_classes: of the data.
+        train_size: number of training examples, for the schedule's length.
+        objective: the name of the metric the search optimises.
+        max_trials: shown in the progress lines, or `None`.
+    """
+
+    def __init__(self, config, space, input_shape, num_classes, train_size, objective,
+                 max_trials=None):
+        super().__init__(name="classifier")
+        self.config, self.space = config, space
+        self.input_shape, self.num_classes = input_shape, num_classes
+        self.train_size, self.objective, self.max_trials = train_size, objective, max_trials
+        self.trials_run = 0
+
+    def config_for(self, hp):
+        return apply(self.config, {k: v for k, v in hp.values.items() if k in self.space})
+
+    def build(self, hp):
+        sample(hp, self.space)
+        config = self.config_for(hp)
+        model = models.build_classifier(config["model"], self.input_shape, self.num_classes,
+                                        **config["model_options"])
+        steps = config["epochs"] * math.ceil(self.train_size / config["batch_size"])
+        training.compile_model(model, total_steps=steps, optimizer=config["optimizer"],
+                               lr=config["lr"], schedule=config["schedule"],
+                               warmup=config["warmup"])
+        return model
+
+    def fit(self, hp, model, x, y, validation_data=None, callbacks=(), epochs=1, **kwargs):
+        self.trials_run += 1
+        of = f"/{self.max_trials}" if self.max_trials else ""
+        values = {k: f"{v:.3g}" if isinstance(v, float) else v
+                  for k, v in hp.values.items() if k in self.space}
+        print(f"Trial {self.trials_run}{of} of this session: {values}", flush=True)
+        config = self.config_for(hp)
+        kwargs.pop("verbose", None)
+        history = training.fit(model, (x, y), validation_data, epochs=epochs,
+                               batch_size=config["batch_size"], callbacks=callbacks,
+                               verbose=0, **kwargs)
+        scores = history.history[self.objective]
+        best = min(scores) if self.objective.endswith("loss") else max(scores)
+        return {self.objective: best, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _trial_rows(tuner, space, objective):
+    rows = []
+    for trial in tuner.oracle.trials.values():
+        if trial.status != "COMPLETED":
+            continue
+        rss = trial.metrics.get_best_value("peak_rss_mb") if trial.metrics.exists(
+            "peak_rss_mb") else None
+        values = {k: trial.hyperparameters.values.get(k) for k in space}
+        rows.append({"trial": trial.trial_id, objective: round(trial.score, 6),
+                     "peak_rss_mb": None if rss is None else round(rss, 1),
+                     **{k: float(f"{v:.6g}") if isinstance(v, float) else v
+                        for k, v in values.items()}})
+    return rows
+
+
+def write_trials(tuner, space, objective, output_dir):
+    """Writes `trials.csv`, `trials.md` (sorted by the objective),
+    `best_hyperparameters.json` and `objective.png` for a finished search.
+
+    Returns:
+        The completed trials as dicts, best first.
+    """
+    rows = _trial_rows(tuner, space, objective)
+    if not rows:
+        raise UsageError("The search completed no trial; see the messages above")
+    output_dir = Path(output_dir)
+    with open(output_dir / "trials.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    lower_is_better = objective.endswith("loss")
+    ranked = sorted(rows, key=lambda r: r[objective], reverse=not lower_is_better)
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(str(v) for v in r.values()) + " |" for r in ranked]
+    (output_dir / "trials.md").write_text("\n".join(lines) + "\n")
+    best = {k: ranked[0][k] for k in space}
+    (output_dir / "best_hyperparameters.json").write_text(json.dumps(best, indent=2) + "\n")
+
+    scores = [r[objective] for r in rows]
+    running = [min(scores[:i + 1]) if lower_is_better else max(scores[:i + 1])
+               for i in range(len(scores))]
+    fig = Figure(figsize=(6, 3.8), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(range(1, len(rows) + 1), scores, "o", label="trial")
+    ax.plot(range(1, len(rows) + 1), running, "-", label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(objective)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.savefig(output_dir / "objective.png", dpi=100)
+    return ranked
+
+
+def tune_classification(app, config, *, tuner, max_trials, objective, output_dir,
+                        resume=False):
+    """Searches the classifiers' space for the classification app, then
+    retrains the best configuration on train plus validation with the app's
+    own `train_and_evaluate` and evaluates it on the test split.
+
+    Args:
+        app: the classification app module.
+        config: the app config the search starts from (from its flags).
+        tuner: one of `TUNERS`.
+        max_trials: trials to run in all (Hyperband sizes itself from
+            `config["epochs"]` instead).
+        objective: a metric of `fit`, such as `"val_accuracy"`.
+        output_dir: the folder of the search: `search/` (keras-tuner's
+            state), the trial tables and plot, and `best/` (the retrained run).
+        resume: continue the search in `output_dir`. Without it, an existing
+            search is refused rather than silently reloaded.
+
+    Returns:
+        The retrained model's metrics, with the best hyperparameters.
+
+    Raises:
+        UsageError: for an unknown tuner, a search to resume that does not
+            exist, or an existing one without `resume`.
+    """
+    check_choice("tuner", tuner, TUNERS)
+    output_dir = Path(output_dir)
+    if resume and not (output_dir / "search").exists():
+        raise UsageError(f"Nothing to resume: {output_dir} holds no search")
+    if not resume and output_dir.exists() and any(output_dir.iterdir()):
+        raise UsageError(f"{output_dir} already holds a search; pass --resume to continue "
+                         "it, or choose another --output-dir")
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+    images = data.load_images(config["dataset"], seed=config["seed"],
+                              validation_size=config["validation_size"])
+    if config["dry_run"]:
+        images = images.head(**presets.DRY_RUN_SIZES)
+    space = models.SEARCH_SPACE
+    hypermodel = ClassifierHyperModel(config, space, images.input_shape,
+                                      images.num_classes, len(images.x_train), objective,
+                                      None if tuner == "hyperband" else max_trials)
+    size = ({"max_epochs": config["epochs"]} if tuner == "hyperband"
+            else {"max_trials": max_trials})
+    direction = "min" if objective.endswith("loss") else "max"
+    keras.utils.set_random_seed(config["seed"])
+    search = TUNER_CLASSES[tuner](
+        hypermodel, objective=kt.Objective(objective, direction), seed=config["seed"],
+        directory=str(output_dir), project_name="search", overwrite=False, **size)
+    print(f"Searching with {tuner}: {'resuming' if resume else 'new search'} in "
+          f"{output_dir}", flush=True)
+    search.search(images.x_train, images.y_train, epochs=config["epochs"],
+                  validation_data=(images.x_val, images.y_val), verbose=0)
+    ranked = write_trials(search, space, objective, output_dir)
+    best = {k: ranked[0][k] for k in space}
+    print(f"Trials completed: {len(ranked)}; the best, {objective} "
+          f"{ranked[0][objective]:.4f}, had {best}. Retraining it on train + validation.",
+          flush=True)
+    best_config = {**apply(config, best), "validation_size": 0}
+    metrics = app.train_and_evaluate(best_config, output_dir / "best", overwrite=resume)
+    return {**metrics, "best_hyperparameters": best}

@@ -1,0 +1,81 @@
+"""kerasdl tune: tiny searches (2 trials, 1 epoch, tiny data) on each tuner."""
+
+import csv
+import json
+
+import keras
+import keras_tuner as kt
+import pytest
+
+from kerasdl import cli, names, tuning
+from kerasdl.errors import UsageError
+from kerasdl.models import SEARCH_SPACE, build_classifier
+
+
+def search(output_dir, *extra):
+    return cli.tune("classification", ["--dry-run", "--backend", keras.backend.backend(),
+                                       "--output-dir", str(output_dir), *extra])
+
+
+def read_trials(output_dir):
+    with open(output_dir / "trials.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_hypermodel_builds_what_the_app_builder_builds():
+    config, _ = cli.load_app("classification").parse_config(
+        ["--backend", keras.backend.backend()])
+    hypermodel = tuning.ClassifierHyperModel(config, SEARCH_SPACE, (28, 28, 1), 10,
+                                             train_size=256, objective="val_accuracy")
+    hp = kt.HyperParameters()
+    tuned = hypermodel.build(hp)
+    chosen = tuning.apply(config, hp.values)
+    direct = build_classifier(chosen["model"], (28, 28, 1), 10, **chosen["model_options"])
+    assert tuned.count_params() == direct.count_params()
+    assert [type(l).__name__ for l in tuned.layers] == [type(l).__name__ for l in direct.layers]
+    assert float(tuned.optimizer.learning_rate) >= 0  # compiled, ready for the tuner
+
+
+def test_apply_puts_values_in_their_places():
+    config = {"lr": 0.1, "optimizer": "sgd", "model_options": {"width": 8}}
+    tuned = tuning.apply(config, {"lr": 0.01, "width": 16, "augment": "translate"})
+    assert tuned["lr"] == 0.01 and config["lr"] == 0.1
+    assert tuned["model_options"] == {"width": 16, "augment": ["translate"]}
+    assert tuning.apply(config, {"augment": "none"})["model_options"]["augment"] == []
+
+
+@pytest.mark.parametrize("tuner", names.TUNERS)
+def test_tiny_search_with_each_tuner(tuner, tmp_path, has_mnist):
+    metrics = search(tmp_path, "--tuner", tuner, "--max-trials", "2")
+    trials = read_trials(tmp_path)
+    assert 1 <= len(trials) <= 2
+    assert set(SEARCH_SPACE) <= set(trials[0])
+    best = json.loads((tmp_path / "best_hyperparameters.json").read_text())
+    assert set(best) == set(SEARCH_SPACE) and metrics["best_hyperparameters"] == best
+    assert (tmp_path / "trials.md").read_text().count("\n") == len(trials) + 2
+    assert (tmp_path / "objective.png").read_bytes()[:4] == b"\x89PNG"
+    retrained = json.loads((tmp_path / "best" / "metrics.json").read_text())
+    assert retrained["test_accuracy"] == metrics["test_accuracy"]
+    if tuner == "random":  # the same seed tries the same hyperparameters
+        search(tmp_path / "again", "--tuner", tuner, "--max-trials", "2")
+        drop = ("val_accuracy", "peak_rss_mb")
+        assert ([{k: v for k, v in t.items() if k not in drop} for t in trials]
+                == [{k: v for k, v in t.items() if k not in drop}
+                    for t in read_trials(tmp_path / "again")])
+
+
+def test_resume_continues_and_existing_search_is_refused(tmp_path, has_mnist):
+    search(tmp_path, "--max-trials", "1")
+    first = read_trials(tmp_path)
+    with pytest.raises(UsageError, match="already holds a search; pass --resume"):
+        search(tmp_path, "--max-trials", "2")
+    search(tmp_path, "--max-trials", "2", "--resume")
+    both = read_trials(tmp_path)
+    assert len(both) == 2
+    assert both[0] == first[0]
+    assert both[0]["trial"] != both[1]["trial"]
+
+
+def test_nothing_to_resume(tmp_path):
+    with pytest.raises(UsageError, match="Nothing to resume"):
+        search(tmp_path / "absent", "--resume")
