@@ -109,6 +109,7 @@ def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patien
     all_callbacks = [*callbacks, StopOnNaN()]
     if output_dir is not None:
         output_dir = Path(output_dir)
+        output_dir.mkdir(parents=True, exist_ok=True)
         all_callbacks += [keras.callbacks.BackupAndRestore(str(output_dir / "backup")),
                           LearningCurves(output_dir)]
         if validation is not None:

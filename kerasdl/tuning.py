@@ -107,7 +107,7 @@ class ClassifierHyperModel(kt.HyperModel):
         kwargs.pop("verbose", None)
         history = training.fit(model, (x, y), validation_data, epochs=epochs,
                                batch_size=config["batch_size"], callbacks=callbacks,
-                               verbose=0, **kwargs)
+                               **kwargs)
         scores = history.history[self.objective]
         best = min(scores) if self.objective.endswith("loss") else max(scores)
         return {self.objective: best, "peak_rss_mb": _peak_rss_mb()}
@@ -179,8 +179,9 @@ def tune_classification(app, config, *, tuner, max_trials, objective, output_dir
         max_trials: trials to run in all (Hyperband sizes itself from
             `config["epochs"]` instead).
         objective: a metric of `fit`, such as `"val_accuracy"`.
-        output_dir: the folder of the search: `search/` (keras-tuner's
-            state), the trial tables and plot, and `best/` (the retrained run).
+        output_dir: the folder of the search: `search.json` (its settings,
+            seed included), `search/` (keras-tuner's state), the trial tables
+            and plot, and `best/` (the retrained run).
         resume: continue the search in `output_dir`. Without it, an existing
             search is refused rather than silently reloaded.
 
@@ -199,6 +200,13 @@ def tune_classification(app, config, *, tuner, max_trials, objective, output_dir
         raise UsageError(f"{output_dir} already holds a search; pass --resume to continue "
                          "it, or choose another --output-dir")
     output_dir.mkdir(parents=True, exist_ok=True)
+    settings = {"tuner": tuner, "objective": objective, "seed": config["seed"],
+                "config": config}
+    saved = output_dir / "search.json"
+    if resume and saved.exists() and json.loads(saved.read_text()) != settings:
+        raise UsageError(f"The search in {output_dir} was started with other settings "
+                         f"({saved}); resume it with the same flags")
+    saved.write_text(json.dumps(settings, indent=2) + "\n")
 
     images = data.load_images(config["dataset"], seed=config["seed"],
                               validation_size=config["validation_size"])

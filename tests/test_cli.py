@@ -41,6 +41,14 @@ def test_unknown_backend_in_the_environment():
                              "Choose one of: tensorflow, jax, torch\n")
 
 
+def test_bad_tune_input():
+    result = kerasdl("tune", "classification", "--tuner", "annealing")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "invalid choice: annealing (choose from random, hyperband" in result.stderr.replace(
+        "'", "")
+
+
 def test_unknown_app():
     result = kerasdl("run", "nope")
     assert result.returncode == 2

@@ -47,7 +47,7 @@ def test_other_heads_train(tiny_split, tmp_path):
 
 def test_time_to_accuracy_records_targets(tiny_split, tmp_path):
     timer = TimeToAccuracy(*tiny_split[2], targets=(0.5, 1.01))
-    _fit(tiny_split, tmp_path, callbacks=[timer])
+    _fit(tiny_split, tmp_path / "not" / "there", callbacks=[timer])
     assert [epoch for epoch, _, _ in timer.curve] == [1, 2, 3, 4]
     assert 0.5 in timer.reached and 1.01 not in timer.reached
     seconds = [s for _, s, _ in timer.curve]

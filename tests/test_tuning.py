@@ -54,6 +54,7 @@ def test_tiny_search_with_each_tuner(tuner, tmp_path, has_mnist):
     assert set(best) == set(SEARCH_SPACE) and metrics["best_hyperparameters"] == best
     assert (tmp_path / "trials.md").read_text().count("\n") == len(trials) + 2
     assert (tmp_path / "objective.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "search.json").read_text())["seed"] == 0
     retrained = json.loads((tmp_path / "best" / "metrics.json").read_text())
     assert retrained["test_accuracy"] == metrics["test_accuracy"]
     if tuner == "random":  # the same seed tries the same hyperparameters
@@ -69,6 +70,8 @@ def test_resume_continues_and_existing_search_is_refused(tmp_path, has_mnist):
     first = read_trials(tmp_path)
     with pytest.raises(UsageError, match="already holds a search; pass --resume"):
         search(tmp_path, "--max-trials", "2")
+    with pytest.raises(UsageError, match="other settings"):
+        search(tmp_path, "--max-trials", "2", "--resume", "--seed", "7")
     search(tmp_path, "--max-trials", "2", "--resume")
     both = read_trials(tmp_path)
     assert len(both) == 2
