@@ -19,7 +19,7 @@ import keras
 import keras_tuner as kt
 from matplotlib.figure import Figure
 
-from kerasdl import data, models, presets, training
+from kerasdl import backend, data, models, presets, training
 from kerasdl.errors import UsageError, check_choice
 from kerasdl.names import TUNERS
 
@@ -55,10 +55,15 @@ def apply(config, values):
     return config
 
 
-def _peak_rss_mb():
-    """This process' peak resident memory so far, in MB (Linux reports KB)."""
-    scale = 1 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+def _memory_mb():
+    """This process' resident memory now (`None` where /proc is missing) and
+    its peak so far, in MB."""
+    scale = 1 if sys.platform == "darwin" else 1024  # Linux reports KB.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+    statm = Path("/proc/self/statm")
+    now = (int(statm.read_text().split()[1]) * resource.getpagesize() / 2**20
+           if statm.exists() else None)
+    return now, peak
 
 
 class ClassifierHyperModel(kt.HyperModel):
@@ -87,6 +92,8 @@ class ClassifierHyperModel(kt.HyperModel):
         return apply(self.config, {k: v for k, v in hp.values.items() if k in self.space})
 
     def build(self, hp):
+        # keras-tuner has just called keras.backend.clear_session().
+        backend.clear_caches()
         sample(hp, self.space)
         config = self.config_for(hp)
         model = models.build_classifier(config["model"], self.input_shape, self.num_classes,
@@ -110,7 +117,9 @@ class ClassifierHyperModel(kt.HyperModel):
                                **kwargs)
         scores = history.history[self.objective]
         best = min(scores) if self.objective.endswith("loss") else max(scores)
-        return {self.objective: best, "peak_rss_mb": _peak_rss_mb()}
+        rss, peak = _memory_mb()
+        return {self.objective: best, "peak_rss_mb": peak,
+                **({"rss_mb": rss} if rss is not None else {})}
 
 
 def _trial_rows(tuner, space, objective):
@@ -118,11 +127,11 @@ def _trial_rows(tuner, space, objective):
     for trial in tuner.oracle.trials.values():
         if trial.status != "COMPLETED":
             continue
-        rss = trial.metrics.get_best_value("peak_rss_mb") if trial.metrics.exists(
-            "peak_rss_mb") else None
+        memory = {name: round(trial.metrics.get_last_value(name), 1)
+                  if trial.metrics.exists(name) else None
+                  for name in ("rss_mb", "peak_rss_mb")}
         values = {k: trial.hyperparameters.values.get(k) for k in space}
-        rows.append({"trial": trial.trial_id, objective: round(trial.score, 6),
-                     "peak_rss_mb": None if rss is None else round(rss, 1),
+        rows.append({"trial": trial.trial_id, objective: round(trial.score, 6), **memory,
                      **{k: float(f"{v:.6g}") if isinstance(v, float) else v
                         for k, v in values.items()}})
     return rows

@@ -12,6 +12,7 @@ import keras
 _impl = importlib.import_module(f"kerasdl.backend.{keras.backend.backend()}")
 
 device_info = _impl.device_info
+clear_caches = _impl.clear_caches
 
 
 def describe():

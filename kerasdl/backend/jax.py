@@ -9,3 +9,9 @@ def device_info():
     if device.platform == "gpu":
         return f"GPU ({device.device_kind})"
     return device.platform.upper()
+
+
+def clear_caches():
+    """Frees per-model state that `keras.backend.clear_session()` leaves
+    behind: JAX's cache of compiled functions, which grows with every model."""
+    jax.clear_caches()

@@ -10,3 +10,8 @@ def device_info():
         return "CPU"
     name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
     return f"GPU ({name})"
+
+
+def clear_caches():
+    """Frees per-model state that `keras.backend.clear_session()` leaves
+    behind. TensorFlow needs nothing more."""

@@ -8,3 +8,10 @@ def device_info():
     if torch.cuda.is_available():
         return f"GPU ({torch.cuda.get_device_name(0)})"
     return "CPU"
+
+
+def clear_caches():
+    """Frees per-model state that `keras.backend.clear_session()` leaves
+    behind: the CUDA allocator's cached blocks, when there is a GPU."""
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
