@@ -1,8 +1,13 @@
 import numpy as np
 import pytest
 
+from kerasdl import names
 from kerasdl.data import images, load_images
 from kerasdl.errors import UsageError
+
+
+def test_registry_matches_the_command_line_names():
+    assert tuple(images.IMAGE_DATASETS) == names.IMAGE_DATASETS
 
 
 def test_mnist_from_the_data_directory(has_mnist):
