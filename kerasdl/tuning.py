@@ -19,7 +19,7 @@ import keras
 import keras_tuner as kt
 from matplotlib.figure import Figure
 
-from kerasdl import backend, data, models, presets, training
+from kerasdl import backend, models, training
 from kerasdl.errors import UsageError, check_choice
 from kerasdl.names import TUNERS
 
@@ -53,6 +53,11 @@ def apply(config, values):
         else:
             config["model_options"][name] = value
     return config
+
+
+def _lower_is_better(objective):
+    """Losses are minimised; every other objective is maximised."""
+    return objective.endswith("loss")
 
 
 def _memory_mb():
@@ -116,7 +121,7 @@ class ClassifierHyperModel(kt.HyperModel):
                                batch_size=config["batch_size"], callbacks=callbacks,
                                **kwargs)
         scores = history.history[self.objective]
-        best = min(scores) if self.objective.endswith("loss") else max(scores)
+        best = min(scores) if _lower_is_better(self.objective) else max(scores)
         rss, peak = _memory_mb()
         return {self.objective: best, "peak_rss_mb": peak,
                 **({"rss_mb": rss} if rss is not None else {})}
@@ -152,7 +157,7 @@ def write_trials(tuner, space, objective, output_dir):
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    lower_is_better = objective.endswith("loss")
+    lower_is_better = _lower_is_better(objective)
     ranked = sorted(rows, key=lambda r: r[objective], reverse=not lower_is_better)
     lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(str(v) for v in r.values()) + " |" for r in ranked]
@@ -182,7 +187,8 @@ def tune_classification(app, config, *, tuner, max_trials, objective, output_dir
     own `train_and_evaluate` and evaluates it on the test split.
 
     Args:
-        app: the classification app module.
+        app: the classification app module: its `load_data` and
+            `train_and_evaluate` are used.
         config: the app config the search starts from (from its flags).
         tuner: one of `TUNERS`.
         max_trials: trials to run in all (Hyperband sizes itself from
@@ -217,17 +223,14 @@ def tune_classification(app, config, *, tuner, max_trials, objective, output_dir
                          f"({saved}); resume it with the same flags")
     saved.write_text(json.dumps(settings, indent=2) + "\n")
 
-    images = data.load_images(config["dataset"], seed=config["seed"],
-                              validation_size=config["validation_size"])
-    if config["dry_run"]:
-        images = images.head(**presets.DRY_RUN_SIZES)
+    images = app.load_data(config)
     space = models.SEARCH_SPACE
     hypermodel = ClassifierHyperModel(config, space, images.input_shape,
                                       images.num_classes, len(images.x_train), objective,
                                       None if tuner == "hyperband" else max_trials)
     size = ({"max_epochs": config["epochs"]} if tuner == "hyperband"
             else {"max_trials": max_trials})
-    direction = "min" if objective.endswith("loss") else "max"
+    direction = "min" if _lower_is_better(objective) else "max"
     keras.utils.set_random_seed(config["seed"])
     search = TUNER_CLASSES[tuner](
         hypermodel, objective=kt.Objective(objective, direction), seed=config["seed"],
