@@ -16,17 +16,6 @@ from kerasdl import flags, names, presets
 APP = "classification"
 
 
-def load_data(config):
-    """Loads the config's dataset with its validation split; tiny for a dry run."""
-    from kerasdl import data
-
-    images = data.load_images(config["dataset"], seed=config["seed"],
-                              validation_size=config["validation_size"])
-    if config["dry_run"]:
-        images = images.head(**presets.DRY_RUN_SIZES)
-    return images
-
-
 def train_and_evaluate(config, output_dir, overwrite=False):
     """Trains and evaluates one classifier as `config` says.
 
@@ -43,13 +32,13 @@ def train_and_evaluate(config, output_dir, overwrite=False):
     # Imported here, once the backend is chosen (see flags.use_backend).
     import keras
 
-    from kerasdl import backend, models, runs, training
+    from kerasdl import backend, data, models, runs, training
 
     print(f"kerasdl {APP}: backend {keras.backend.backend()}, "
           f"device {backend.device_info()}", flush=True)
 
     # Data: train, validation (split off train, seeded) and test splits.
-    images = load_data(config)
+    images = data.load_run_images(config)
     print(f"Data: {images.name} from {images.source}: {len(images.x_train)} train, "
           f"{len(images.x_val)} validation, {len(images.x_test)} test", flush=True)
     resumed = runs.prepare(output_dir, config, overwrite)

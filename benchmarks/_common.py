@@ -1,7 +1,11 @@
 """Helpers shared by the benchmark scripts."""
 
+import json
 import os
 import platform
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 
@@ -16,3 +20,28 @@ def hardware():
                 break
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return f"{model}, {cores} cores"
+
+
+def run_app(app, flags, output_dir):
+    """Runs `kerasdl run APP FLAGS` in a new process, replacing `output_dir`.
+
+    Returns:
+        `(command, metrics, wall_seconds)`: the command as a user types it
+        (without the output folder), the run's metrics.json, and the time.
+    """
+    command = ["kerasdl", "run", app, *flags]
+    print("$", " ".join(command), flush=True)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "kerasdl", *command[1:], "--output-dir",
+                    str(output_dir), "--overwrite"], check=True)
+    wall = time.perf_counter() - start
+    metrics = json.loads((Path(output_dir) / "metrics.json").read_text())
+    return " ".join(command), metrics, round(wall, 1)
+
+
+def append_jsonl(path, rows):
+    """Appends `rows` (dicts) to the JSON-lines file `path`, with the hardware."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        for row in rows:
+            f.write(json.dumps({**row, "hardware": hardware()}) + "\n")

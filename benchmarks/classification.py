@@ -10,13 +10,10 @@ missed.
 """
 
 import argparse
-import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from _common import hardware
+from _common import append_jsonl, hardware, run_app
 
 # dataset: (minimum test accuracy, maximum wall seconds or None)
 TARGETS = {"mnist": (0.993, 600), "fashion_mnist": (0.930, None)}
@@ -24,22 +21,16 @@ BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def run(dataset, backend, root):
-    output_dir = root / f"classification-{dataset}-{backend}"
-    command = ["kerasdl", "run", "classification", "--backend", backend,
-               "--dataset", dataset]
-    print("$", " ".join(command), flush=True)
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "kerasdl", *command[1:], "--output-dir",
-                    str(output_dir), "--overwrite"], check=True)
-    wall = time.perf_counter() - start
-    metrics = json.loads((output_dir / "metrics.json").read_text())
+    command, metrics, wall = run_app(
+        "classification", ["--backend", backend, "--dataset", dataset],
+        root / f"classification-{dataset}-{backend}")
     accuracy_target, seconds_target = TARGETS[dataset]
     passed = metrics["test_accuracy"] >= accuracy_target and (
         seconds_target is None or wall <= seconds_target)
-    return {"command": " ".join(command), "dataset": dataset, "backend": backend,
+    return {"command": command, "dataset": dataset, "backend": backend,
             "device": metrics["device"], "test_accuracy": metrics["test_accuracy"],
             "epochs": metrics["epochs_run"], "train_seconds": metrics["train_seconds"],
-            "wall_seconds": round(wall, 1), "accuracy_target": accuracy_target,
+            "wall_seconds": wall, "accuracy_target": accuracy_target,
             "seconds_target": seconds_target, "passed": passed}
 
 
@@ -60,9 +51,7 @@ def main():
         print(f"| `{r['command']}` | {r['device']} | {r['test_accuracy']:.2%} | {target} "
               f"| {r['epochs']} | {r['train_seconds']} | {r['wall_seconds']} "
               f"| {'yes' if r['passed'] else 'NO'} |")
-    with open(args.root / "classification.jsonl", "a") as f:
-        for r in rows:
-            f.write(json.dumps({**r, "hardware": hardware()}) + "\n")
+    append_jsonl(args.root / "classification.jsonl", rows)
     return 0 if all(r["passed"] for r in rows) else 1
 
 

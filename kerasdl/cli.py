@@ -11,8 +11,6 @@ import sys
 
 from kerasdl import __version__, flags, names
 
-# Apps with a search space, and the function of kerasdl.tuning that tunes each.
-TUNABLE = {"classification": "tune_classification"}
 
 
 def app_names():
@@ -46,8 +44,8 @@ def _parser(apps):
         help="search an app's hyperparameters with keras-tuner: kerasdl tune NAME "
              "[FLAGS]; kerasdl tune NAME --help lists its flags",
     )
-    tune.add_argument("app", choices=list(TUNABLE), metavar="NAME",
-                      help=f"one of: {', '.join(TUNABLE)}")
+    tune.add_argument("app", choices=names.TUNABLE_APPS, metavar="NAME",
+                      help=f"one of: {', '.join(names.TUNABLE_APPS)}")
     return parser
 
 
@@ -63,8 +61,9 @@ def _tune_parser(app):
                         help="search algorithm")
     parser.add_argument("--max-trials", type=flags.positive_int, default=10,
                         help="trials in all (hyperband sizes itself from --epochs)")
-    parser.add_argument("--objective", default="val_accuracy",
-                        help="metric to optimise; names ending in 'loss' are minimised")
+    parser.add_argument("--objective", default=None,
+                        help="metric to optimise; names ending in 'loss' are minimised "
+                             "(default: val_accuracy, or val_loss for the autoencoder)")
     parser.add_argument("--output-dir", default=f"runs/tune-{app}",
                         help="folder of the search and of the retrained best model")
     parser.add_argument("--resume", action="store_true",
@@ -80,7 +79,7 @@ def tune(app_name, argv):
     config, _ = app.parse_config(app_argv)
     from kerasdl import tuning
 
-    return getattr(tuning, TUNABLE[app_name])(
+    return tuning.tune(
         app, config, tuner=args.tuner, max_trials=args.max_trials,
         objective=args.objective, output_dir=args.output_dir, resume=args.resume)
 

@@ -10,8 +10,8 @@ CLASSIFICATION = {
     "mnist": {
         "model": "vgg",
         "model_options": {"width": 32, "depth": 1, "stages": 2, "dense": 128,
-                          "dropout": 0.4, "batchnorm": True, "weight_decay": 0.0,
-                          "augment": []},
+                          "padding": "valid", "dropout": 0.4, "batchnorm": False,
+                          "weight_decay": 0.0, "augment": ["shift"]},
         "optimizer": "adam",
         "lr": 3e-3,
         "schedule": "cosine",
@@ -37,3 +37,38 @@ CLASSIFICATION = {
 # splits that --dry-run uses.
 VALIDATION_SIZE = 5000
 DRY_RUN_SIZES = {"train": 256, "val": 64, "test": 128}
+
+# The autoencoder app: a preset per architecture, and one for greedy
+# layer-wise pretraining (--pretrain greedy), where "epochs" counts the epochs
+# per encoder/decoder pair and the "finetune_" settings train the classifiers
+# on the labelled few. Pretraining helps the wider, denoising stack most.
+AUTOENCODER = {
+    "dense": {
+        "model_options": {"code_size": 32, "hidden": [128, 64], "noise": 0.0,
+                          "noise_type": "gaussian"},
+        "epochs": 50,
+        "batch_size": 256,
+        "lr": 2e-3,
+        "schedule": "cosine",
+    },
+    "conv": {
+        "model_options": {"code_size": 32, "width": 32, "noise": 0.0,
+                          "noise_type": "gaussian"},
+        "epochs": 10,
+        "batch_size": 128,
+        "lr": 2e-3,
+        "schedule": "cosine",
+    },
+    "greedy": {
+        "model_options": {"code_size": 32, "hidden": [512, 256], "noise": 0.2,
+                          "noise_type": "masking"},
+        "epochs": 10,
+        "batch_size": 256,
+        "lr": 2e-3,
+        "schedule": "cosine",
+        "labels_per_class": 100,
+        "finetune_epochs": 30,
+        "finetune_batch_size": 32,
+        "finetune_lr": 1e-3,
+    },
+}

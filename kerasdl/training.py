@@ -59,7 +59,7 @@ def make_optimizer(name, lr, schedule="constant", total_steps=1, warmup=0.0):
 
 
 def compile_model(model, *, total_steps, optimizer="adam", lr=1e-3, schedule="constant",
-                  warmup=0.0, head="multiclass"):
+                  warmup=0.0, head="multiclass", loss=None, metrics=("accuracy",)):
     """Compiles `model` with the optimizer and schedule named, the loss of its
     head, and accuracy as the metric.
 
@@ -68,23 +68,25 @@ def compile_model(model, *, total_steps, optimizer="adam", lr=1e-3, schedule="co
         total_steps: optimizer steps in the whole run, for the schedule.
         optimizer, lr, schedule, warmup: see `make_optimizer`.
         head: the output head of the model (`LOSSES`), which picks the loss.
+        loss, metrics: a loss that replaces the head's (such as
+            `"binary_crossentropy"` for a reconstruction), and the metrics.
     """
     check_choice("head", head, LOSSES)
     model.compile(
         optimizer=make_optimizer(optimizer, lr, schedule, total_steps, warmup),
-        loss=LOSSES[head],
-        metrics=["accuracy"],
+        loss=loss or LOSSES[head],
+        metrics=list(metrics),
     )
 
 
 def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patience=None,
-        callbacks=(), verbose=None, **fit_kwargs):
+        monitor="val_accuracy", callbacks=(), verbose=None, **fit_kwargs):
     """Trains a compiled `model` with the project's callbacks.
 
     With an `output_dir`, training state is backed up after every epoch
     (`backup/`), so the same call after an interruption resumes where it
     stopped, and `history.csv`, `learning_curves.png` and `best.keras` (best
-    validation accuracy) are written there.
+    `monitor` value) are written there.
 
     Args:
         model: a compiled `keras.Model`.
@@ -92,9 +94,11 @@ def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patien
         validation: an `(x, y)` pair, or `None` to train without one.
         epochs, batch_size: the length of training and the batch size.
         output_dir: the folder for the files above, or `None` for none.
-        patience: epochs without improvement of the validation accuracy
-            before early stopping (the best weights are then restored);
-            `None` for no early stopping.
+        patience: epochs without improvement of `monitor` before early
+            stopping (the best weights are then restored); `None` for no
+            early stopping.
+        monitor: the validation metric that picks the best epoch; Keras
+            maximises accuracies and minimises the rest.
         callbacks: extra callbacks, run before the project's own.
         verbose: Keras' verbosity; by default a progress bar on a terminal
             and one line per epoch otherwise.
@@ -114,11 +118,11 @@ def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patien
                           LearningCurves(output_dir)]
         if validation is not None:
             all_callbacks.append(keras.callbacks.ModelCheckpoint(
-                str(output_dir / "best.keras"), monitor="val_accuracy",
+                str(output_dir / "best.keras"), monitor=monitor,
                 save_best_only=True))
     if patience and validation is not None:
         all_callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", patience=patience, restore_best_weights=True))
+            monitor=monitor, patience=patience, restore_best_weights=True))
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     return model.fit(*train, validation_data=validation, epochs=epochs,

@@ -1,14 +1,16 @@
 """Hyperparameter search with keras-tuner over the apps' own builders and
 training function.
 
-A search space is data (see `classifiers.SEARCH_SPACE`): each entry names a
-builder option or a training setting and the values to try. The HyperModel
-turns sampled values into a config like the app's and builds, compiles and
-fits with the same functions the app uses; there is no second model
-definition.
+A search space is data, declared next to the builders (see
+`classifiers.SEARCH_SPACE`): each entry names a builder option or a training
+setting and the values to try. The HyperModel turns sampled values into a
+config like the app's and builds, compiles and fits with the same functions
+the app uses; there is no second model definition. `APPS` says, per tunable
+app, which space, builder and targets it uses.
 """
 
 import csv
+import dataclasses
 import json
 import math
 import resource
@@ -19,8 +21,9 @@ import keras
 import keras_tuner as kt
 from matplotlib.figure import Figure
 
-from kerasdl import backend, models, training
+from kerasdl import autoencoding, backend, data, models, training
 from kerasdl.errors import UsageError, check_choice
+from kerasdl.models import autoencoder as autoencoders
 from kerasdl.names import TUNERS
 
 TUNER_CLASSES = dict(zip(TUNERS, (kt.RandomSearch, kt.Hyperband,
@@ -71,24 +74,69 @@ def _memory_mb():
     return now, peak
 
 
-class ClassifierHyperModel(kt.HyperModel):
-    """Samples `space` into the classification app's config, then builds with
-    `models.build_classifier` and trains with `training.compile_model` and
-    `training.fit`, as the app does.
+def _classifier(config, input_shape, num_classes, total_steps):
+    model = models.build_classifier(config["model"], input_shape, num_classes,
+                                    **config["model_options"])
+    training.compile_model(model, total_steps=total_steps, optimizer=config["optimizer"],
+                           lr=config["lr"], schedule=config["schedule"],
+                           warmup=config["warmup"])
+    return model
+
+
+def _autoencoder(config, input_shape, num_classes, total_steps):
+    if config["pretrain"] != "none":
+        raise UsageError("kerasdl tune autoencoder tunes the autoencoder trained whole; "
+                         f"drop --pretrain {config['pretrain']}")
+    model = models.build_autoencoder(config["arch"], input_shape, **config["model_options"])
+    autoencoding.compile_autoencoder(model, total_steps=total_steps, lr=config["lr"],
+                                     schedule=config["schedule"])
+    return model
+
+
+@dataclasses.dataclass(frozen=True)
+class AppTuning:
+    """What `kerasdl tune` needs to know about an app.
+
+    Attributes:
+        space: the search space (see `sample`).
+        objective: the default objective.
+        build: `(config, input_shape, num_classes, total_steps)` -> the
+            compiled model, made with the app's builder and compile call.
+        targets: `ImageData` -> the `(train, validation)` targets of `fit`.
+    """
+
+    space: dict
+    objective: str
+    build: object
+    targets: object
+
+
+APPS = {
+    "classification": AppTuning(models.SEARCH_SPACE, "val_accuracy", _classifier,
+                                lambda images: (images.y_train, images.y_val)),
+    "autoencoder": AppTuning(autoencoders.SEARCH_SPACE, "val_loss", _autoencoder,
+                             lambda images: (images.x_train, images.x_val)),
+}
+
+
+class AppHyperModel(kt.HyperModel):
+    """Samples the app's search space into its config, then builds and
+    compiles with `tuning.build` and trains with `training.fit`, as the app
+    does.
 
     Args:
         config: the app config the samples start from.
-        space: the search space (see `sample`).
+        tuning: the app's `AppTuning`.
         input_shape, num_classes: of the data.
         train_size: number of training examples, for the schedule's length.
         objective: the name of the metric the search optimises.
         max_trials: shown in the progress lines, or `None`.
     """
 
-    def __init__(self, config, space, input_shape, num_classes, train_size, objective,
+    def __init__(self, config, tuning, input_shape, num_classes, train_size, objective,
                  max_trials=None):
-        super().__init__(name="classifier")
-        self.config, self.space = config, space
+        super().__init__(name=config["app"])
+        self.config, self.tuning, self.space = config, tuning, tuning.space
         self.input_shape, self.num_classes = input_shape, num_classes
         self.train_size, self.objective, self.max_trials = train_size, objective, max_trials
         self.trials_run = 0
@@ -101,13 +149,8 @@ class ClassifierHyperModel(kt.HyperModel):
         backend.clear_caches()
         sample(hp, self.space)
         config = self.config_for(hp)
-        model = models.build_classifier(config["model"], self.input_shape, self.num_classes,
-                                        **config["model_options"])
         steps = config["epochs"] * math.ceil(self.train_size / config["batch_size"])
-        training.compile_model(model, total_steps=steps, optimizer=config["optimizer"],
-                               lr=config["lr"], schedule=config["schedule"],
-                               warmup=config["warmup"])
-        return model
+        return self.tuning.build(config, self.input_shape, self.num_classes, steps)
 
     def fit(self, hp, model, x, y, validation_data=None, callbacks=(), epochs=1, **kwargs):
         self.trials_run += 1
@@ -180,20 +223,19 @@ def write_trials(tuner, space, objective, output_dir):
     return ranked
 
 
-def tune_classification(app, config, *, tuner, max_trials, objective, output_dir,
-                        resume=False):
-    """Searches the classifiers' space for the classification app, then
-    retrains the best configuration on train plus validation with the app's
-    own `train_and_evaluate` and evaluates it on the test split.
+def tune(app, config, *, tuner, max_trials, objective, output_dir, resume=False):
+    """Searches the app's space (`APPS`), then retrains the best
+    configuration on train plus validation with the app's own
+    `train_and_evaluate` and evaluates it on the test split.
 
     Args:
-        app: the classification app module: its `load_data` and
-            `train_and_evaluate` are used.
+        app: the app module, whose `train_and_evaluate` retrains the best.
         config: the app config the search starts from (from its flags).
         tuner: one of `TUNERS`.
         max_trials: trials to run in all (Hyperband sizes itself from
             `config["epochs"]` instead).
-        objective: a metric of `fit`, such as `"val_accuracy"`.
+        objective: a metric of `fit`, such as `"val_accuracy"`, or `None`
+            for the app's default.
         output_dir: the folder of the search: `search.json` (its settings,
             seed included), `search/` (keras-tuner's state), the trial tables
             and plot, and `best/` (the retrained run).
@@ -204,10 +246,12 @@ def tune_classification(app, config, *, tuner, max_trials, objective, output_dir
         The retrained model's metrics, with the best hyperparameters.
 
     Raises:
-        UsageError: for an unknown tuner, a search to resume that does not
-            exist, or an existing one without `resume`.
+        UsageError: for an unknown app or tuner, a search to resume that
+            does not exist, or an existing one without `resume`.
     """
     check_choice("tuner", tuner, TUNERS)
+    app_tuning = APPS[check_choice("tunable app", config["app"], APPS)]
+    objective = objective or app_tuning.objective
     output_dir = Path(output_dir)
     if resume and not (output_dir / "search").exists():
         raise UsageError(f"Nothing to resume: {output_dir} holds no search")
@@ -223,11 +267,12 @@ def tune_classification(app, config, *, tuner, max_trials, objective, output_dir
                          f"({saved}); resume it with the same flags")
     saved.write_text(json.dumps(settings, indent=2) + "\n")
 
-    images = app.load_data(config)
-    space = models.SEARCH_SPACE
-    hypermodel = ClassifierHyperModel(config, space, images.input_shape,
-                                      images.num_classes, len(images.x_train), objective,
-                                      None if tuner == "hyperband" else max_trials)
+    images = data.load_run_images(config)
+    space = app_tuning.space
+    hypermodel = AppHyperModel(config, app_tuning, images.input_shape, images.num_classes,
+                               len(images.x_train), objective,
+                               None if tuner == "hyperband" else max_trials)
+    train_targets, val_targets = app_tuning.targets(images)
     size = ({"max_epochs": config["epochs"]} if tuner == "hyperband"
             else {"max_trials": max_trials})
     direction = "min" if _lower_is_better(objective) else "max"
@@ -237,8 +282,8 @@ def tune_classification(app, config, *, tuner, max_trials, objective, output_dir
         directory=str(output_dir), project_name="search", overwrite=False, **size)
     print(f"Searching with {tuner}: {'resuming' if resume else 'new search'} in "
           f"{output_dir}", flush=True)
-    search.search(images.x_train, images.y_train, epochs=config["epochs"],
-                  validation_data=(images.x_val, images.y_val), verbose=0)
+    search.search(images.x_train, train_targets, epochs=config["epochs"],
+                  validation_data=(images.x_val, val_targets), verbose=0)
     ranked = write_trials(search, space, objective, output_dir)
     best = {k: ranked[0][k] for k in space}
     print(f"Trials completed: {len(ranked)}; the best, {objective} "

@@ -52,6 +52,10 @@ def test_offline_without_a_local_copy_falls_back_with_a_warning(tmp_path, monkey
     assert "NOT MNIST" in data.source
     assert data.x_train.shape[1:] == (28, 28, 1)
     assert len(data.x_train) + len(data.x_val) + len(data.x_test) == 1797
+    # The default validation size would leave nothing to train on.
+    with pytest.warns(UserWarning, match="holding out 143 for validation instead of 5000"):
+        small = load_images("mnist")
+    assert len(small.x_val) == 143 and len(small.x_train) == 1294
 
 
 def test_nothing_found_is_a_clear_error(tmp_path, monkeypatch):

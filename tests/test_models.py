@@ -5,6 +5,7 @@ import pytest
 from kerasdl import names
 from kerasdl.errors import UsageError
 from kerasdl.models import AUGMENTATIONS, CLASSIFIERS, INITIALIZERS, build_classifier
+from kerasdl.models.layers import RandomShift
 
 TINY = {
     "mlp": {"depth": 1, "width": 8},
@@ -44,6 +45,11 @@ def test_parameter_counts():
                             batchnorm=False).count_params() == 6370
     # The classic LeNet-5 figure.
     assert build_classifier("lenet5", (28, 28, 1), 10, batchnorm=False).count_params() == 61706
+    # The MNIST recipe: 3x3 convolutions of 32 and 64 channels without
+    # padding (28 -> 26 -> 13 -> 11 -> 5), dense 128, output 10.
+    assert build_classifier("vgg", (28, 28, 1), 10, depth=1, width=32, padding="valid",
+                            batchnorm=False).count_params() == (
+        (9 * 32 + 32) + (9 * 32 * 64 + 64) + (5 * 5 * 64 * 128 + 128) + (128 * 10 + 10))
     narrow = build_classifier("resnet", (28, 28, 1), 10, depth=1, width=4)
     wide = build_classifier("resnet", (28, 28, 1), 10, depth=1, width=8)
     deep = build_classifier("resnet", (28, 28, 1), 10, depth=2, width=4)
@@ -107,5 +113,31 @@ def test_bad_options_name_the_choices(options, match):
 def test_bad_names():
     with pytest.raises(UsageError, match="Unknown model: 'alexnet'. Choose one of: mlp"):
         build_classifier("alexnet", (28, 28, 1), 10)
+    with pytest.raises(UsageError, match="padding='valid' shrinks a 28x28 input to nothing"):
+        build_classifier("vgg", (28, 28, 1), 10, depth=2, stages=3, padding="valid")
+    with pytest.raises(UsageError, match="Unknown padding: 'full'"):
+        build_classifier("vgg", (28, 28, 1), 10, padding="full")
     with pytest.raises(UsageError, match="6n \\+ 4"):
         build_classifier("wrn", (28, 28, 1), 10, depth=12)
+
+
+def _shifted(image, dy, dx):
+    out = np.zeros_like(image)
+    h, w = image.shape[:2]
+    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+        image[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    return out
+
+
+def test_random_shift_moves_whole_images_by_whole_pixels():
+    layer = RandomShift(2, seed=1)
+    images = np.random.default_rng(0).random((32, 6, 7, 2), dtype=np.float32)
+    shifted = keras.ops.convert_to_numpy(layer(images, training=True))
+    seen = set()
+    for image, out in zip(images, shifted):
+        matches = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                   if np.allclose(out, _shifted(image, dy, dx))]
+        assert matches, "not a shift of at most 2 pixels"
+        seen.add(matches[0])
+    assert len(seen) > 5  # shifts differ from image to image
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(images)), images)

@@ -81,12 +81,13 @@ def test_interrupted_run_resumes_where_it_stopped(tiny_split, tmp_path):
     assert int(model.optimizer.iterations) == 32
 
 
-def test_save_load_round_trip(tiny_split, tmp_path):
+@pytest.mark.parametrize("augment", ["translate", "shift"])
+def test_save_load_round_trip(tiny_split, tmp_path, augment):
     model = build_classifier("vgg", (8, 8, 1), 2, depth=1, width=4, dense=8,
-                             augment=["translate"])
+                             augment=[augment])
     _fit(tiny_split, tmp_path, model=model, epochs=1)
     x = tiny_split[2][0]
-    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                atol=1e-6)
 

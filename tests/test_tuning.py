@@ -9,12 +9,13 @@ import pytest
 
 from kerasdl import cli, names, tuning
 from kerasdl.errors import UsageError
-from kerasdl.models import SEARCH_SPACE, build_classifier
+from kerasdl.models import SEARCH_SPACE, build_autoencoder, build_classifier
+from kerasdl.models.autoencoder import SEARCH_SPACE as AUTOENCODER_SPACE
 
 
-def search(output_dir, *extra):
-    return cli.tune("classification", ["--dry-run", "--backend", keras.backend.backend(),
-                                       "--output-dir", str(output_dir), *extra])
+def search(output_dir, *extra, app="classification"):
+    return cli.tune(app, ["--dry-run", "--backend", keras.backend.backend(),
+                          "--output-dir", str(output_dir), *extra])
 
 
 def read_trials(output_dir):
@@ -22,11 +23,16 @@ def read_trials(output_dir):
         return list(csv.DictReader(f))
 
 
+def test_every_tunable_app_has_a_search_space():
+    assert tuple(tuning.APPS) == names.TUNABLE_APPS
+    assert tuning.APPS["autoencoder"].space == AUTOENCODER_SPACE
+
+
 def test_hypermodel_builds_what_the_app_builder_builds():
     config, _ = cli.load_app("classification").parse_config(
         ["--backend", keras.backend.backend()])
-    hypermodel = tuning.ClassifierHyperModel(config, SEARCH_SPACE, (28, 28, 1), 10,
-                                             train_size=256, objective="val_accuracy")
+    hypermodel = tuning.AppHyperModel(config, tuning.APPS["classification"], (28, 28, 1),
+                                      10, train_size=256, objective="val_accuracy")
     hp = kt.HyperParameters()
     tuned = hypermodel.build(hp)
     chosen = tuning.apply(config, hp.values)
@@ -82,3 +88,24 @@ def test_resume_continues_and_existing_search_is_refused(tmp_path, has_mnist):
 def test_nothing_to_resume(tmp_path):
     with pytest.raises(UsageError, match="Nothing to resume"):
         search(tmp_path / "absent", "--resume")
+
+
+def test_autoencoder_hypermodel_and_tiny_search(tmp_path, has_mnist):
+    config, _ = cli.load_app("autoencoder").parse_config(
+        ["--backend", keras.backend.backend(), "--arch", "conv"])
+    hypermodel = tuning.AppHyperModel(config, tuning.APPS["autoencoder"], (28, 28, 1), 10,
+                                      train_size=256, objective="val_loss")
+    hp = kt.HyperParameters()
+    tuned = hypermodel.build(hp)
+    chosen = tuning.apply(config, hp.values)
+    direct = build_autoencoder("conv", (28, 28, 1), **chosen["model_options"])
+    assert tuned.count_params() == direct.count_params()
+    assert tuned.loss == "binary_crossentropy"
+
+    metrics = search(tmp_path, "--max-trials", "2", app="autoencoder")
+    trials = read_trials(tmp_path)
+    assert "val_loss" in trials[0] and set(AUTOENCODER_SPACE) <= set(trials[0])
+    assert json.loads((tmp_path / "search.json").read_text())["objective"] == "val_loss"
+    assert metrics["test_bce"] > 0
+    with pytest.raises(UsageError, match="drop --pretrain greedy"):
+        search(tmp_path / "greedy", "--pretrain", "greedy", app="autoencoder")

@@ -19,6 +19,7 @@ import numpy as np
 
 from kerasdl.data.paths import DATA_DIR_ENV, local_file
 from kerasdl.errors import UsageError, check_choice
+from kerasdl.presets import DRY_RUN_SIZES
 
 DIGITS = tuple(str(i) for i in range(10))
 FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -176,6 +177,12 @@ def load_images(name, *, validation_size=5000, seed=0):
     ((x_train, y_train), (x_test, y_test)), source = _find(name)
     if validation_size < 1:
         validation_size = int(round(validation_size * len(x_train)))
+    if validation_size > len(x_train) // 2:
+        # The small offline fallback: keep most of it for training.
+        warnings.warn(f"{name} from {source} has only {len(x_train)} training images; "
+                      f"holding out {len(x_train) // 10} for validation instead of "
+                      f"{validation_size}", stacklevel=2)
+        validation_size = len(x_train) // 10
     order = np.random.default_rng(seed).permutation(len(x_train))
     val, train = order[:validation_size], order[validation_size:]
 
@@ -188,3 +195,29 @@ def load_images(name, *, validation_size=5000, seed=0):
         x_val=scale(x_train[val]), y_val=y_train[val].astype("int32"),
         x_test=scale(x_test), y_test=y_test.astype("int32"),
     )
+
+
+def load_run_images(config):
+    """Loads the images an app config names: its `dataset`, with a
+    validation split of `validation_size` picked with `seed`; only the first
+    few images of each split (`presets.DRY_RUN_SIZES`) when `dry_run`."""
+    images = load_images(config["dataset"], seed=config["seed"],
+                         validation_size=config["validation_size"])
+    return images.head(**DRY_RUN_SIZES) if config["dry_run"] else images
+
+
+def labels_per_class(y, count, seed=0):
+    """Picks `count` examples of each class, at random: the labelled subset
+    of a few-label experiment.
+
+    Args:
+        y: int class labels.
+        count: examples per class; a class with fewer gives all it has.
+        seed: seed of the pick.
+
+    Returns:
+        The sorted indices of the examples picked.
+    """
+    rng = np.random.default_rng(seed)
+    picked = [rng.permutation(np.flatnonzero(y == label))[:count] for label in np.unique(y)]
+    return np.sort(np.concatenate(picked))

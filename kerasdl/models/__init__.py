@@ -8,3 +8,12 @@ from kerasdl.models.classifiers import (
     SEARCH_SPACE,
     build_classifier,
 )
+from kerasdl.models.autoencoder import (
+    AUTOENCODERS,
+    NOISES,
+    DenseTranspose,
+    MaskingNoise,
+    build_autoencoder,
+    classifier_on_encoder,
+    encoder_of,
+)

@@ -19,17 +19,20 @@ import keras
 from keras import layers
 
 from kerasdl.errors import UsageError, check_choice
+from kerasdl.models.layers import RandomShift
 from kerasdl.names import HEADS
 
 INITIALIZERS = {"glorot": "glorot_uniform", "he": "he_normal"}
 AUGMENTATIONS = {
     "flip": lambda: layers.RandomFlip("horizontal"),
+    "shift": lambda: RandomShift(2),  # whole pixels; cheap on every backend
     "translate": lambda: layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
     "zoom": lambda: layers.RandomZoom(0.1, fill_mode="constant"),
     "contrast": lambda: layers.RandomContrast(0.2),
     "brightness": lambda: layers.RandomBrightness(0.2, value_range=(0.0, 1.0)),
 }
 APIS = ("functional", "sequential")
+PADDINGS = ("same", "valid")
 
 
 class _Blocks:
@@ -148,15 +151,26 @@ def all_cnn(input_shape, num_classes, *, depth=2, width=48, **options):
     return _plain("allcnn", body, input_shape, num_classes, **options)
 
 
-def vgg(input_shape, num_classes, *, depth=2, width=32, stages=2, dense=128, **options):
+def vgg(input_shape, num_classes, *, depth=2, width=32, stages=2, dense=128,
+        padding="same", **options):
     """A small VGG-style net: `stages` stages of `depth` 3x3 convolutions,
     each followed by 2x2 max pooling; channels double per stage from `width`;
-    then a dense layer of `dense` units."""
+    then a dense layer of `dense` units. With `padding="valid"` each
+    convolution trims the border, which makes the net cheaper."""
+    check_choice("padding", padding, PADDINGS)
+    size = min(input_shape[:2])
+    for _ in range(stages):
+        size = (size - (2 * depth if padding == "valid" else 0)) // 2
+    if size < 1:
+        raise UsageError(f"vgg with depth={depth}, stages={stages} and padding={padding!r} "
+                         f"shrinks a {input_shape[0]}x{input_shape[1]} input to nothing; "
+                         "use fewer stages or padding='same'")
+
     def body(b):
         stack = []
         for stage in range(stages):
             for _ in range(depth):
-                stack += b.conv(width * 2**stage)
+                stack += b.conv(width * 2**stage, padding=padding)
             stack += [layers.MaxPooling2D()]
         return stack + [layers.Flatten(), *b.drop()] + b.dense(dense) + b.drop()
 
@@ -268,7 +282,7 @@ SEARCH_SPACE = {
     "width": {"type": "choice", "values": [16, 32, 64]},
     "dropout": {"type": "float", "min": 0.0, "max": 0.5, "step": 0.1},
     "batchnorm": {"type": "boolean"},
-    "augment": {"type": "choice", "values": ["none", "translate"]},
+    "augment": {"type": "choice", "values": ["none", "shift"]},
     "lr": {"type": "float", "min": 1e-4, "max": 1e-2, "step": 10**0.5, "sampling": "log"},
     "optimizer": {"type": "choice", "values": ["adam", "nadam", "momentum"]},
 }

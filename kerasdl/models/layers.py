@@ -1,0 +1,47 @@
+"""Layers that Keras does not ship, written with `keras.ops` only."""
+
+import keras
+from keras import layers, ops
+
+
+@keras.saving.register_keras_serializable(package="kerasdl")
+class RandomShift(layers.Layer):
+    """Shifts each image by a random whole number of pixels, up to
+    `max_shift` each way along each axis, filling with zeros; training only.
+
+    The same augmentation as `RandomTranslation` with nearest-pixel
+    interpolation, but done as two small batched matrix products (a one-hot
+    row selector and a one-hot column selector per image), which costs little
+    on every backend, where the general affine transform is slow on JAX and
+    PyTorch CPUs.
+
+    Args:
+        max_shift: the largest shift in pixels.
+        seed: seed of the shifts.
+    """
+
+    def __init__(self, max_shift=3, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.max_shift, self.seed = max_shift, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _selector(self, size, batch, dtype):
+        """One-hot `(batch, size, size)` matrices; entry `[b, i, j]` is 1
+        where output position `i` reads input position `j = i - shift[b]`."""
+        shift = keras.random.randint((batch, 1, 1), -self.max_shift, self.max_shift + 1,
+                                     seed=self.seed_generator)
+        out = ops.arange(size)[None, :, None]
+        source = ops.arange(size)[None, None, :]
+        return ops.cast(ops.equal(source, out - shift), dtype)
+
+    def call(self, images, training=False):
+        if not training or not self.max_shift:
+            return images
+        batch = ops.shape(images)[0]
+        rows = self._selector(images.shape[1], batch, images.dtype)
+        cols = self._selector(images.shape[2], batch, images.dtype)
+        images = ops.einsum("bij,bjwc->biwc", rows, images)
+        return ops.einsum("bvw,bhwc->bhvc", cols, images)
+
+    def get_config(self):
+        return {**super().get_config(), "max_shift": self.max_shift, "seed": self.seed}

@@ -1,0 +1,66 @@
+"""Pictures that say more than a number: image grids and 2-D scatters.
+
+matplotlib's object-oriented API (`Figure`) draws without a display and
+without touching global state.
+"""
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def image_grid(rows, path, row_titles=None, title=None):
+    """Writes a grid of images to a PNG, one row per array.
+
+    Args:
+        rows: arrays of images, each `(n, height, width[, channels])` with
+            values in [0, 1]; all rows show `n` images.
+        path: where to write the PNG.
+        row_titles: a label for each row, or `None`.
+        title: the figure title, or `None`.
+    """
+    n = len(rows[0])
+    fig = Figure(figsize=(n * 0.8 + 1.2, len(rows) * 0.85 + 0.4), layout="constrained")
+    axes = fig.subplots(len(rows), n, squeeze=False)
+    for r, images in enumerate(rows):
+        for c in range(n):
+            image = np.asarray(images[c])
+            if image.ndim == 3 and image.shape[-1] == 1:
+                image = image[..., 0]
+            axes[r, c].imshow(image, cmap="gray", vmin=0, vmax=1)
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+        if row_titles:
+            axes[r, 0].set_ylabel(row_titles[r], rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title)
+    fig.savefig(path, dpi=100)
+
+
+def pca_2d(x):
+    """Projects the rows of `x` on their two principal components."""
+    x = np.asarray(x, dtype="float64").reshape(len(x), -1)
+    centred = x - x.mean(axis=0)
+    _, _, components = np.linalg.svd(centred, full_matrices=False)
+    return centred @ components[:2].T
+
+
+def scatter_2d(points, labels, path, class_names=None, title=None):
+    """Writes a 2-D scatter of `points` coloured by `labels` to a PNG.
+
+    Args:
+        points: `(n, 2)` coordinates.
+        labels: `(n,)` int class labels.
+        path: where to write the PNG.
+        class_names: the legend's names for the labels, or `None`.
+        title: the plot title, or `None`.
+    """
+    fig = Figure(figsize=(6.5, 5.5), layout="constrained")
+    ax = fig.subplots()
+    for label in np.unique(labels):
+        keep = labels == label
+        name = class_names[label] if class_names else str(label)
+        ax.scatter(points[keep, 0], points[keep, 1], s=3, alpha=0.6, label=name)
+    ax.legend(markerscale=4, fontsize="small", loc="best")
+    if title:
+        ax.set_title(title)
+    fig.savefig(path, dpi=100)

@@ -1,0 +1,156 @@
+"""Autoencoders: the tied layer, the builders, greedy pretraining, the app."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from kerasdl import autoencoding, cli, names
+from kerasdl.data import labels_per_class
+from kerasdl.errors import UsageError
+from kerasdl.models import AUTOENCODERS, NOISES, DenseTranspose, build_autoencoder, encoder_of
+from kerasdl.models.autoencoder import noise_layer, tied_pairs
+
+SHAPE = (28, 28, 1)
+X = np.random.default_rng(0).random((16, *SHAPE), dtype=np.float32)
+TINY = {"code_size": 4, "hidden": [16, 8]}
+
+
+def predict(model, x):
+    return keras.ops.convert_to_numpy(model(x, training=False))
+
+
+def test_registries_match_the_command_line_names():
+    assert tuple(AUTOENCODERS) == names.AUTOENCODERS
+    for noise_type in names.NOISES:
+        assert noise_layer(0.1, noise_type) is not None
+    assert NOISES == names.NOISES
+
+
+@pytest.mark.parametrize("arch,options", [("dense", TINY), ("dense", {**TINY, "tied": True}),
+                                          ("conv", {"code_size": 4, "width": 4})])
+def test_autoencoder_shapes(arch, options):
+    model = build_autoencoder(arch, SHAPE, **options)
+    y = predict(model, X[:2])
+    assert y.shape == (2, *SHAPE)
+    assert ((y > 0) & (y < 1)).all()
+    assert predict(encoder_of(model), X[:2]).shape == (2, 4)
+
+
+def test_dense_transpose_shares_the_encoder_kernel():
+    model = build_autoencoder("dense", SHAPE, tied=True, **TINY)
+    untied = build_autoencoder("dense", SHAPE, **TINY)
+    decode = model.get_layer("decode_1")
+    assert isinstance(decode, DenseTranspose)
+    # The decoder owns a bias only: the tied model has no decoder kernels.
+    assert [v.name for v in decode._trainable_variables] == ["bias"]
+    kernels = sum(np.prod(layer.kernel.shape) for layer in untied.layers
+                  if layer.name.startswith("decode_"))
+    assert untied.count_params() - model.count_params() == kernels
+
+    encode = model.get_layer("encode_1")
+    code = np.ones((2, 16), np.float32)
+    before = predict(decode, code)
+    encode.kernel.assign(encode.kernel * 2.0)
+    assert not np.allclose(predict(decode, code), before)
+
+
+def test_tied_model_survives_save_and_load(tmp_path):
+    model = build_autoencoder("dense", SHAPE, tied=True, noise=0.2, noise_type="masking",
+                              **TINY)
+    model.save(tmp_path / "tied.keras")
+    loaded = keras.saving.load_model(tmp_path / "tied.keras", safe_mode=True)
+    np.testing.assert_allclose(predict(loaded, X), predict(model, X), atol=1e-6)
+    for encode, decode in tied_pairs(loaded):
+        assert decode.dense is encode
+    assert loaded.count_params() == model.count_params()
+
+
+def test_masking_noise_zeroes_the_rate_in_training_only():
+    layer = noise_layer(0.3, "masking")
+    x = np.ones((100, 100), np.float32)
+    masked = keras.ops.convert_to_numpy(layer(x, training=True))
+    assert set(np.unique(masked)) <= {0.0, 1.0}
+    assert abs((masked == 0).mean() - 0.3) < 0.02
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x)), x)
+
+
+def test_greedy_schedule_freezes_all_but_the_current_pair():
+    model = build_autoencoder("dense", SHAPE, tied=True, **TINY)
+    assert len(model.trainable_weights) == 3 * 2 + 3  # 3 kernels, 6 biases
+    stages = []
+    for index, encode, decode in autoencoding.greedy_stages(model):
+        # The current pair: its kernel, the encoder bias and the decoder bias.
+        assert len(model.trainable_weights) == 3
+        assert encode.trainable and decode.trainable
+        stages.append(encode.name)
+    assert stages == ["encode_1", "encode_2", "code"]
+    assert len(model.trainable_weights) == 9
+
+
+def test_greedy_needs_a_tied_dense_autoencoder():
+    with pytest.raises(UsageError, match="tied dense autoencoder"):
+        list(autoencoding.greedy_stages(build_autoencoder("dense", SHAPE, **TINY)))
+
+
+def test_greedy_pretraining_trains_each_pair_and_resumes(tmp_path):
+    model = build_autoencoder("dense", SHAPE, tied=True, **TINY)
+    before = [w.copy() for w in model.get_weights()]
+    autoencoding.greedy_pretrain(model, X, epochs=1, batch_size=8, output_dir=tmp_path)
+    after = model.get_weights()
+    assert all(not np.allclose(a, b) for a, b in zip(before, after))
+    for pair in (1, 2, 3):
+        assert (tmp_path / f"pair_{pair}.weights.h5").exists()
+    # A second call finds every pair finished and trains nothing.
+    again = build_autoencoder("dense", SHAPE, tied=True, **TINY)
+    autoencoding.greedy_pretrain(again, X, epochs=1, batch_size=8, output_dir=tmp_path)
+    for a, b in zip(again.get_weights(), after):
+        np.testing.assert_allclose(a, b)
+
+
+def test_reconstruction_metrics():
+    x = np.array([[0.0, 1.0]])
+    perfect = autoencoding.reconstruction_metrics(x, x)
+    assert perfect["test_mse"] == 0 and perfect["test_bce"] < 1e-6
+    half = autoencoding.reconstruction_metrics(np.full_like(x, 0.5), x)
+    assert half["test_mse"] == pytest.approx(0.25)
+    assert half["test_bce"] == pytest.approx(np.log(2), rel=1e-5)
+
+
+def test_labels_per_class():
+    y = np.repeat(np.arange(3), [5, 10, 2])
+    picked = labels_per_class(y, 4, seed=0)
+    assert np.bincount(y[picked]).tolist() == [4, 4, 2]
+    np.testing.assert_array_equal(picked, labels_per_class(y, 4, seed=0))
+
+
+def run_app(output_dir, *extra):
+    return cli.load_app("autoencoder").main(
+        ["--dry-run", "--backend", keras.backend.backend(), "--output-dir",
+         str(output_dir), *extra])
+
+
+def test_autoencoder_dry_run(tmp_path, has_mnist):
+    metrics = run_app(tmp_path, "--arch", "conv", "--noise", "0.3")
+    assert {"test_mse", "test_bce", "code_size", "backend", "device"} <= set(metrics)
+    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+    for name in ("reconstructions.png", "codes.png", "model.keras", "encoder.keras",
+                 "history.csv", "learning_curves.png"):
+        assert (tmp_path / name).exists(), name
+
+
+def test_autoencoder_greedy_dry_run(tmp_path, has_mnist):
+    metrics = run_app(tmp_path, "--pretrain", "greedy", "--labels-per-class", "2",
+                      "--noise", "0.2", "--noise-type", "masking")
+    assert 0 <= metrics["pretrained_accuracy"] <= 1
+    assert 0 <= metrics["scratch_accuracy"] <= 1
+    encoder = keras.saving.load_model(tmp_path / "encoder.keras")
+    assert encoder.output.shape[-1] == metrics["code_size"]
+
+
+def test_greedy_needs_the_dense_arch(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_app("unused", "--pretrain", "greedy", "--arch", "conv")
+    assert exit_info.value.code == 2
+    assert "greedy needs --arch dense, got 'conv'" in capsys.readouterr().err
