@@ -59,7 +59,9 @@ def test_unknown_app():
 def test_list_names_the_apps():
     result = kerasdl("list")
     assert result.returncode == 0
-    assert result.stdout.startswith("classification ")
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert names == ["autoencoder", "classification"]
+    assert "Image classification:" in result.stdout
 
 
 def test_backend_cannot_change_after_keras_is_imported():
