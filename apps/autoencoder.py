@@ -68,7 +68,8 @@ def train_and_evaluate(config, output_dir, overwrite=False):
     else:
         autoencoding.compile_autoencoder(
             autoencoder, lr=config["lr"], schedule=config["schedule"],
-            total_steps=config["epochs"] * -(-len(images.x_train) // config["batch_size"]))
+            total_steps=training.total_steps(config["epochs"], len(images.x_train),
+                                             config["batch_size"]))
         training.fit(autoencoder, (images.x_train, images.x_train),
                      (images.x_val, images.x_val) if len(images.x_val) else None,
                      epochs=config["epochs"],

@@ -2,7 +2,6 @@
 layer-wise pretraining of a tied dense autoencoder (Bengio et al., 2007;
 Vincent et al., 2010)."""
 
-import math
 from pathlib import Path
 
 import keras
@@ -88,7 +87,7 @@ def greedy_pretrain(autoencoder, x, *, epochs, batch_size, optimizer="adam", lr=
             stage.load_weights(finished)
         else:
             training.compile_model(
-                stage, total_steps=epochs * math.ceil(len(h) / batch_size),
+                stage, total_steps=training.total_steps(epochs, len(h), batch_size),
                 optimizer=optimizer, lr=lr, schedule=schedule, metrics=(),
                 loss="binary_crossentropy" if index == 0 else "mean_squared_error")
             training.fit(stage, (h, h), None, epochs=epochs, batch_size=batch_size,

@@ -12,7 +12,6 @@ import sys
 from kerasdl import __version__, flags, names
 
 
-
 def app_names():
     """Returns the names of the installed apps, sorted."""
     import kerasdl.apps

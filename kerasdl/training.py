@@ -52,6 +52,12 @@ def learning_rate(lr, schedule, total_steps, warmup=0.0):
     )
 
 
+def total_steps(epochs, examples, batch_size):
+    """The optimizer steps of `epochs` over `examples` in batches of
+    `batch_size` (the last batch may be short): what schedules span."""
+    return epochs * math.ceil(examples / batch_size)
+
+
 def make_optimizer(name, lr, schedule="constant", total_steps=1, warmup=0.0):
     """Returns the optimizer `name` from `OPTIMIZERS` with a learning-rate schedule."""
     check_choice("optimizer", name, OPTIMIZERS)
@@ -152,7 +158,7 @@ def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batc
         UsageError: for an unknown optimizer, schedule or head, or when the
             loss becomes NaN.
     """
-    compile_model(model, total_steps=epochs * math.ceil(len(train[0]) / batch_size),
+    compile_model(model, total_steps=total_steps(epochs, len(train[0]), batch_size),
                   optimizer=optimizer, lr=lr, schedule=schedule, warmup=warmup, head=head)
     start = time.perf_counter()
     fit(model, train, validation, epochs=epochs, batch_size=batch_size,

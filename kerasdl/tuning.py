@@ -12,7 +12,6 @@ app, which space, builder and targets it uses.
 import csv
 import dataclasses
 import json
-import math
 import resource
 import sys
 from pathlib import Path
@@ -149,7 +148,7 @@ class AppHyperModel(kt.HyperModel):
         backend.clear_caches()
         sample(hp, self.space)
         config = self.config_for(hp)
-        steps = config["epochs"] * math.ceil(self.train_size / config["batch_size"])
+        steps = training.total_steps(config["epochs"], self.train_size, config["batch_size"])
         return self.tuning.build(config, self.input_shape, self.num_classes, steps)
 
     def fit(self, hp, model, x, y, validation_data=None, callbacks=(), epochs=1, **kwargs):

@@ -111,3 +111,8 @@ def test_schedules():
     assert training.learning_rate(0.1, "constant", total_steps=100) == 0.1
     with pytest.raises(UsageError, match="Unknown schedule: 'step'"):
         training.learning_rate(0.1, "step", total_steps=100)
+
+
+def test_total_steps_counts_the_short_last_batch():
+    assert training.total_steps(2, 10, 4) == 6
+    assert training.total_steps(3, 8, 4) == 6
