@@ -1,5 +1,5 @@
 """The `kerasdl` command: `kerasdl list`, `kerasdl run NAME [FLAGS]`,
-`kerasdl tune NAME [FLAGS]`.
+`kerasdl tune NAME [FLAGS]`, `kerasdl word2vec neighbors|analogy ...`.
 
 `kerasdl run NAME` calls the same `main()` as `python apps/NAME.py`; the
 apps are installed with the package as `kerasdl.apps`.
@@ -45,7 +45,40 @@ def _parser(apps):
     )
     tune.add_argument("app", choices=names.TUNABLE_APPS, metavar="NAME",
                       help=f"one of: {', '.join(names.TUNABLE_APPS)}")
+    explore = commands.add_parser(
+        "word2vec", help="explore the vectors of a word2vec run: kerasdl word2vec "
+                         "neighbors|analogy --model DIR ...")
+    actions = explore.add_subparsers(dest="action", required=True, metavar="ACTION")
+    neighbors = actions.add_parser("neighbors", help="the nearest words to each WORD",
+                                   formatter_class=flags.HelpFormatter)
+    neighbors.add_argument("words", nargs="+", metavar="WORD")
+    analogy = actions.add_parser("analogy", help="a is to b as c is to ? (3CosAdd)",
+                                 formatter_class=flags.HelpFormatter)
+    analogy.add_argument("words", nargs=3, metavar="WORD", help="a b c")
+    for action, top in ((neighbors, 10), (analogy, 5)):
+        action.add_argument("--model", required=True,
+                            help="a word2vec run folder, or vectors in word2vec text format")
+        action.add_argument("-k", "--top", type=flags.positive_int, default=top,
+                            help="how many words to show")
     return parser
+
+
+def explore_vectors(action, model, words, top):
+    """Prints the neighbours of `words`, or the answers to the analogy
+    `words` = (a, b, c), with cosine scores."""
+    from kerasdl import embeddings
+
+    vectors = embeddings.load(model)
+    vectors.ids(words)
+    if action == "analogy":
+        a, b, c = words
+        results = [(f"{a} : {b} :: {c} : ?", vectors.analogy(a, b, c, top))]
+    else:
+        results = [(word, vectors.neighbors(word, top)) for word in words]
+    for title, found in results:
+        print(title)
+        for word, score in found:
+            print(f"  {word:20} {score:.3f}")
 
 
 def _tune_parser(app):
@@ -96,6 +129,11 @@ def main(argv=None):
             summary = (load_app(name).__doc__ or "").strip().splitlines()[0]
             print(f"{name:16} {summary}")
         return 0
+    if args.command == "word2vec":
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return flags.run_main(lambda _: explore_vectors(
+            args.action, args.model, args.words, args.top), [])
     if args.command == "tune":
         return flags.run_main(lambda argv: tune(args.app, argv), rest)
     return flags.run_main(load_app(args.app).main, rest)

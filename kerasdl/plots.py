@@ -64,3 +64,15 @@ def scatter_2d(points, labels, path, class_names=None, title=None):
     if title:
         ax.set_title(title)
     fig.savefig(path, dpi=100)
+
+
+def word_map(points, words, path, title=None):
+    """Writes a 2-D map of `words` placed at `points` `(n, 2)` to a PNG."""
+    fig = Figure(figsize=(7, 6), layout="constrained")
+    ax = fig.subplots()
+    ax.scatter(points[:, 0], points[:, 1], s=8, color="tab:blue")
+    for (x, y), word in zip(points, words):
+        ax.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.savefig(path, dpi=100)

@@ -72,3 +72,20 @@ AUTOENCODER = {
         "finetune_lr": 1e-3,
     },
 }
+
+# The word2vec app, per architecture: the original's settings (dim 100,
+# window 5, 5 negatives, min-count 5, 5 epochs; CBOW starts at twice
+# skip-gram's rate, as the original does). The loss is summed over a batch,
+# so --lr is the original's per-example rate; it decays linearly to
+# lr * 1e-4. Batches of a few thousand pairs keep the frequent words'
+# summed updates stable.
+WORD2VEC = {
+    "skipgram": {"dim": 100, "window": 5, "negatives": 5, "min_count": 5,
+                 "subsample": 1e-3, "epochs": 5, "batch_size": 4096, "lr": 0.025,
+                 "share_negatives": 8},
+    "cbow": {"dim": 100, "window": 5, "negatives": 5, "min_count": 5,
+             "subsample": 1e-3, "epochs": 5, "batch_size": 4096, "lr": 0.05,
+             "share_negatives": 8},
+}
+# --dry-run reads this many characters of the corpus and keeps words seen twice.
+WORD2VEC_DRY_RUN = {"chars": 100_000, "min_count": 2}

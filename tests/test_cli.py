@@ -32,6 +32,22 @@ def test_bad_input_is_one_line_with_exit_status_2(args, expected):
     assert expected.replace("'", "") in result.stderr.replace("'", "")
 
 
+@pytest.mark.parametrize("args,expected", [
+    (["run", "word2vec", "--arch", "glove"], "invalid choice: 'glove' (choose from skipgram"),
+    (["run", "word2vec", "--share-negatives", "3"], "3 does not divide --batch-size 4096"),
+    (["run", "word2vec", "--subsample", "2"], "--subsample: must be a number in [0, 1)"),
+    (["run", "word2vec", "--corpus", "nope.txt", "--dry-run"],
+     "Unknown corpus: 'nope.txt' is neither 'text8' nor a plain-text file"),
+    (["word2vec", "neighbors", "five"], "the following arguments are required: --model"),
+    (["word2vec", "similar", "--model", "x"], "invalid choice: 'similar'"),
+])
+def test_bad_word2vec_input(args, expected):
+    result = kerasdl(*args)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert expected.replace("'", "") in result.stderr.replace("'", "")
+
+
 def test_unknown_backend_in_the_environment():
     result = subprocess.run([sys.executable, "-m", "kerasdl", "run", "classification"],
                             capture_output=True, text=True, timeout=120,
@@ -60,7 +76,7 @@ def test_list_names_the_apps():
     result = kerasdl("list")
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ["autoencoder", "classification"]
+    assert names == ["autoencoder", "classification", "word2vec"]
     assert "Image classification:" in result.stdout
 
 

@@ -15,3 +15,8 @@ def clear_caches():
     behind: the CUDA allocator's cached blocks, when there is a GPU."""
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+# `Model.compile` options for models made of embedding lookups (word2vec):
+# Keras' defaults (eager; PyTorch takes one step per call).
+LOOKUP_COMPILE_OPTIONS = {}

@@ -1,0 +1,205 @@
+"""Word vectors: save and load them, find neighbours and analogies, and
+evaluate them on word similarity (WordSim-353) and analogies (Google).
+
+Numpy only, so that `kerasdl word2vec neighbors` starts without Keras.
+"""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from kerasdl.errors import UsageError
+
+VECTORS_FILE = "vectors.txt"
+ANALOGY_VOCABULARY = 30_000
+
+
+@dataclasses.dataclass
+class WordVectors:
+    """Word vectors, most frequent word first."""
+
+    words: list
+    vectors: np.ndarray
+
+    def __post_init__(self):
+        self.index = {word: i for i, word in enumerate(self.words)}
+        norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
+        self.unit = self.vectors / np.maximum(norms, 1e-12)
+
+    def ids(self, words):
+        """Returns the ids of `words`; raises a `UsageError` naming those
+        that are not in the vocabulary."""
+        missing = [w for w in words if w not in self.index]
+        if missing:
+            raise UsageError(f"Not in the vocabulary: {', '.join(map(repr, missing))}")
+        return [self.index[w] for w in words]
+
+    def nearest(self, query, k, exclude=(), limit=None):
+        """Returns the `k` (word, cosine) pairs closest to the vector `query`,
+        leaving out the ids in `exclude`, among the `limit` most frequent
+        words (all when `None`)."""
+        unit = self.unit[:limit]
+        scores = unit @ (query / max(np.linalg.norm(query), 1e-12))
+        scores[[i for i in exclude if i < len(unit)]] = -np.inf
+        top = np.argsort(-scores)[:k]
+        return [(self.words[i], float(scores[i])) for i in top]
+
+    def neighbors(self, word, k=10):
+        """Returns the `k` words closest to `word` by cosine, with scores."""
+        (i,) = self.ids([word])
+        return self.nearest(self.unit[i], k, exclude=[i])
+
+    def analogy(self, a, b, c, k=5):
+        """Returns the `k` best answers to "a is to b as c is to ?" by
+        3CosAdd: the words closest to b - a + c (unit vectors)."""
+        ia, ib, ic = self.ids([a, b, c])
+        query = self.unit[ib] - self.unit[ia] + self.unit[ic]
+        return self.nearest(query, k, exclude=[ia, ib, ic])
+
+    def save(self, path):
+        """Writes the vectors in word2vec text format."""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"{len(self.words)} {self.vectors.shape[1]}\n")
+            for word, row in zip(self.words, self.vectors):
+                f.write(word + " " + " ".join(f"{x:.6g}" for x in row) + "\n")
+
+    def save_projector(self, folder):
+        """Writes `vectors.tsv` and `metadata.tsv` for the TensorBoard
+        Embedding Projector (projector.tensorflow.org: Load)."""
+        folder = Path(folder)
+        np.savetxt(folder / "vectors.tsv", self.vectors, fmt="%.6g", delimiter="\t")
+        (folder / "metadata.tsv").write_text("\n".join(self.words) + "\n", encoding="utf-8")
+
+
+def load(path):
+    """Reads word vectors in word2vec text format from a file, or from the
+    `vectors.txt` of a run folder.
+
+    Raises:
+        UsageError: when there is no such file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / VECTORS_FILE
+    if not path.is_file():
+        raise UsageError(f"No word vectors at {str(path)!r}: give a word2vec run "
+                         f"folder (holding {VECTORS_FILE}) or a vectors file")
+    with open(path, encoding="utf-8") as f:
+        count, dim = map(int, f.readline().split())
+        words, rows = [], np.empty((count, dim), np.float32)
+        for i, line in enumerate(f):
+            word, *values = line.rstrip("\n").split(" ")
+            words.append(word)
+            rows[i] = np.asarray(values, dtype=np.float32)
+    return WordVectors(words, rows)
+
+
+def _ranks(x):
+    """Ranks from 1, ties getting the mean of their ranks."""
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(1, len(x) + 1)
+    values, inverse = np.unique(x, return_inverse=True)
+    sums = np.bincount(inverse, weights=ranks)
+    return (sums / np.bincount(inverse))[inverse]
+
+
+def spearman(x, y):
+    """Spearman's rank correlation of two sequences."""
+    return float(np.corrcoef(_ranks(np.asarray(x)), _ranks(np.asarray(y)))[0, 1])
+
+
+def read_similarity(path):
+    """Reads a word-similarity file: lines `word1 word2 score`, split by
+    tabs or spaces; lines starting with `#` and a header whose score is not
+    a number are skipped. Returns a list of (word1, word2, score)."""
+    pairs = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        fields = line.replace("\t", " ").split()
+        if len(fields) != 3 or line.startswith("#"):
+            continue
+        try:
+            pairs.append((fields[0].lower(), fields[1].lower(), float(fields[2])))
+        except ValueError:
+            continue
+    return pairs
+
+
+def evaluate_similarity(vectors, path):
+    """Spearman correlation between the cosines of word pairs and human scores.
+
+    Args:
+        vectors: `WordVectors`.
+        path: a word-similarity file (see `read_similarity`), such as
+            WordSim-353.
+
+    Returns:
+        A dict: `spearman` over the pairs whose words are both known,
+        `pairs`, and `oov_pairs`, the pairs left out.
+    """
+    pairs = read_similarity(path)
+    known = [(a, b, s) for a, b, s in pairs if a in vectors.index and b in vectors.index]
+    cosines = [float(vectors.unit[vectors.index[a]] @ vectors.unit[vectors.index[b]])
+               for a, b, _ in known]
+    return {
+        "spearman": spearman(cosines, [s for *_, s in known]) if len(known) > 1 else None,
+        "pairs": len(pairs),
+        "oov_pairs": len(pairs) - len(known),
+    }
+
+
+def read_analogies(path):
+    """Reads an analogy file in the Google format: `: section` lines, then
+    lines `a b c d`. Returns a list of (section, (a, b, c, d)), lowercased."""
+    questions, section = [], ""
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.startswith(":"):
+            section = line[1:].strip()
+        elif len(line.split()) == 4:
+            questions.append((section, tuple(line.lower().split())))
+    return questions
+
+
+def evaluate_analogies(vectors, path, limit=ANALOGY_VOCABULARY, batch=512):
+    """Analogy accuracy by 3CosAdd, among the `limit` most frequent words.
+
+    As in gensim's `evaluate_word_analogies`: a question with a word outside
+    those words is skipped (counted as out of vocabulary), the three words
+    of the question are never an answer, and the answer is the word whose
+    unit vector is closest to b - a + c.
+
+    Args:
+        vectors: `WordVectors`, most frequent word first.
+        path: an analogy file in the Google format (`read_analogies`).
+        limit: how many of the most frequent words are searched.
+        batch: questions scored at once.
+
+    Returns:
+        A dict: `accuracy` over the questions answered, `correct`,
+        `questions`, `oov_questions`, and `sections`, the accuracy of each
+        section.
+    """
+    questions = read_analogies(path)
+    known = [(s, q) for s, q in questions
+             if all(vectors.index.get(w, limit) < limit for w in q)]
+    ids = np.array([[vectors.index[w] for w in q] for _, q in known], np.int64)
+    unit = vectors.unit[:limit]
+    hits = np.zeros(len(ids), bool)
+    for start in range(0, len(ids), batch):
+        a, b, c, d = ids[start:start + batch].T
+        scores = (unit[b] - unit[a] + unit[c]) @ unit.T
+        rows = np.arange(len(a))
+        for exclude in (a, b, c):
+            scores[rows, exclude] = -np.inf
+        hits[start:start + batch] = scores.argmax(axis=1) == d
+    sections = {}
+    for (section, _), hit in zip(known, hits):
+        sections.setdefault(section, []).append(hit)
+    return {
+        "accuracy": float(hits.mean()) if len(hits) else None,
+        "correct": int(hits.sum()),
+        "questions": len(questions),
+        "oov_questions": len(questions) - len(known),
+        "sections": {s: round(float(np.mean(h)), 4) for s, h in sections.items()},
+    }
