@@ -159,27 +159,33 @@ def parse_config(argv=None):
                         help="words to map in words.png, separated by spaces")
     args = parser.parse_args(argv)
 
+    # Bad values are refused here, before the backend is imported (which
+    # prints TensorFlow's start-up lines).
     preset = presets.WORD2VEC[args.arch]
+    settings = {key: preset[key] if getattr(args, key) is None else getattr(args, key)
+                for key in ("dim", "window", "negatives", "share_negatives", "min_count",
+                            "subsample", "batch_size", "lr")}
+    if settings["batch_size"] % settings["share_negatives"]:
+        parser.error(f"argument --share-negatives: {settings['share_negatives']} does not "
+                     f"divide --batch-size {settings['batch_size']}")
+    if args.dry_run:
+        settings["min_count"] = min(settings["min_count"],
+                                    presets.WORD2VEC_DRY_RUN["min_count"])
+    text.check_corpus_name(args.corpus)
+    evaluation = {"similarity": text.evaluation_file(args.similarity, "wordsim353.tsv"),
+                  "analogies": text.evaluation_file(args.analogies, "questions-words.txt")}
     config = {
         "app": APP,
         "backend": flags.use_backend(args.backend),
         "corpus": args.corpus,
         "arch": args.arch,
-        **{key: preset[key] if getattr(args, key) is None else getattr(args, key)
-           for key in ("dim", "window", "negatives", "share_negatives", "min_count",
-                       "subsample", "batch_size", "lr")},
+        **settings,
         "epochs": 1 if args.dry_run else args.epochs or preset["epochs"],
-        "similarity": text.evaluation_file(args.similarity, "wordsim353.tsv"),
-        "analogies": text.evaluation_file(args.analogies, "questions-words.txt"),
+        **evaluation,
         "plot_words": args.plot_words.split(),
         "seed": args.seed,
         "dry_run": args.dry_run,
     }
-    if config["batch_size"] % config["share_negatives"]:
-        parser.error(f"argument --share-negatives: {config['share_negatives']} does not "
-                     f"divide --batch-size {config['batch_size']}")
-    if args.dry_run:
-        config["min_count"] = min(config["min_count"], presets.WORD2VEC_DRY_RUN["min_count"])
     return config, args
 
 

@@ -314,6 +314,21 @@ class Word2VecBatches:
             stop.set()
 
 
+def check_corpus_name(name):
+    """Returns the path of the corpus file `name`, or `None` for "text8".
+
+    Raises:
+        UsageError: when `name` is neither "text8" nor a file.
+    """
+    if name == "text8":
+        return None
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise UsageError(f"Unknown corpus: {name!r} is neither 'text8' nor a "
+                         "plain-text file")
+    return path
+
+
 def find_corpus(name):
     """Returns the path of a corpus and a sentence that says where it is from.
 
@@ -330,10 +345,7 @@ def find_corpus(name):
             there is no fallback corpus.
     """
     if name != "text8":
-        path = Path(name).expanduser()
-        if not path.is_file():
-            raise UsageError(f"Unknown corpus: {name!r} is neither 'text8' nor a "
-                             "plain-text file")
+        path = check_corpus_name(name)
         return path, f"the file {path}"
     local = local_file(CORPORA_DIR, "text8")
     if local is not None:
