@@ -42,8 +42,7 @@ def train_and_evaluate(config, output_dir, overwrite=False):
     # Imported here, once the backend is chosen (see flags.use_backend).
     import keras
 
-    from kerasdl import backend, embeddings, plots, runs
-    from kerasdl.callbacks import LearningCurves, StopOnNaN
+    from kerasdl import backend, embeddings, plots, runs, training
     from kerasdl.data import text
     from kerasdl.models import word2vec
 
@@ -76,11 +75,8 @@ def train_and_evaluate(config, output_dir, overwrite=False):
 
     # Train
     start = time.perf_counter()
-    model.fit(iter(batches), steps_per_epoch=steps, epochs=config["epochs"], shuffle=False,
-              verbose=1 if sys.stdout.isatty() else 2,
-              callbacks=[StopOnNaN(),
-                         keras.callbacks.BackupAndRestore(str(output_dir / "backup")),
-                         LearningCurves(output_dir)])
+    training.fit(model, (iter(batches),), None, epochs=config["epochs"], batch_size=None,
+                 output_dir=output_dir, steps_per_epoch=steps, shuffle=False)
     train_seconds = time.perf_counter() - start
 
     # Evaluate: word similarity and analogies, then the files to explore.

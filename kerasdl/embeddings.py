@@ -35,13 +35,11 @@ class WordVectors:
             raise UsageError(f"Not in the vocabulary: {', '.join(map(repr, missing))}")
         return [self.index[w] for w in words]
 
-    def nearest(self, query, k, exclude=(), limit=None):
+    def nearest(self, query, k, exclude=()):
         """Returns the `k` (word, cosine) pairs closest to the vector `query`,
-        leaving out the ids in `exclude`, among the `limit` most frequent
-        words (all when `None`)."""
-        unit = self.unit[:limit]
-        scores = unit @ (query / max(np.linalg.norm(query), 1e-12))
-        scores[[i for i in exclude if i < len(unit)]] = -np.inf
+        leaving out the ids in `exclude`."""
+        scores = self.unit @ (query / max(np.linalg.norm(query), 1e-12))
+        scores[list(exclude)] = -np.inf
         top = np.argsort(-scores)[:k]
         return [(self.words[i], float(scores[i])) for i in top]
 

@@ -96,7 +96,9 @@ def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patien
 
     Args:
         model: a compiled `keras.Model`.
-        train: an `(x, y)` pair of arrays.
+        train: an `(x, y)` pair of arrays, or a 1-tuple holding a
+            generator of `(x, y)` batches (then pass `batch_size=None` and
+            `steps_per_epoch`).
         validation: an `(x, y)` pair, or `None` to train without one.
         epochs, batch_size: the length of training and the batch size.
         output_dir: the folder for the files above, or `None` for none.
