@@ -97,7 +97,7 @@ def parse_config(argv=None):
                         help="L2 factor on the kernels (default: preset or builder default)")
     parser.add_argument("--initializer", choices=names.INITIALIZERS, default=None,
                         help="kernel initializer (default: he)")
-    parser.add_argument("--augment", default=None,
+    parser.add_argument("--augment", type=flags.augmentation_list, default=None,
                         help="comma-separated augmentations from "
                              f"{{{','.join(names.AUGMENTATIONS)}}}, or 'none' (default: preset)")
     parser.add_argument("--patience", type=flags.positive_int, default=None,
@@ -111,12 +111,7 @@ def parse_config(argv=None):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     if args.augment is not None:
-        chosen = [a for a in args.augment.split(",") if a and a != "none"]
-        unknown = [a for a in chosen if a not in names.AUGMENTATIONS]
-        if unknown:
-            parser.error(f"argument --augment: unknown augmentation {unknown[0]!r} "
-                         f"(choose from {', '.join(names.AUGMENTATIONS)}, or none)")
-        options["augment"] = chosen
+        options["augment"] = args.augment
     config = {
         "app": APP,
         "backend": flags.use_backend(args.backend),

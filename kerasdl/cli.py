@@ -12,6 +12,10 @@ import sys
 from kerasdl import __version__, flags, names
 
 
+# Short names for `kerasdl run`, besides the module names.
+ALIASES = {"transfer": "transfer_learning"}
+
+
 def app_names():
     """Returns the names of the installed apps, sorted."""
     import kerasdl.apps
@@ -20,8 +24,9 @@ def app_names():
 
 
 def load_app(name):
-    """Imports the app module `name` (Keras-free until its main() runs)."""
-    return importlib.import_module(f"kerasdl.apps.{name}")
+    """Imports the app module `name`, or the one its alias names
+    (Keras-free until its main() runs)."""
+    return importlib.import_module(f"kerasdl.apps.{ALIASES.get(name, name)}")
 
 
 def _parser(apps):
@@ -36,8 +41,8 @@ def _parser(apps):
         "run", add_help=False,
         help="run an app: kerasdl run NAME [FLAGS]; kerasdl run NAME --help lists its flags",
     )
-    run.add_argument("app", choices=apps, metavar="NAME",
-                     help=f"one of: {', '.join(apps)}")
+    run.add_argument("app", choices=sorted([*apps, *ALIASES]), metavar="NAME",
+                     help=f"one of: {', '.join(apps)}, or {', '.join(ALIASES)}")
     tune = commands.add_parser(
         "tune", add_help=False,
         help="search an app's hyperparameters with keras-tuner: kerasdl tune NAME "

@@ -9,7 +9,7 @@ import os
 import sys
 
 from kerasdl.errors import UsageError, check_choice
-from kerasdl.names import BACKENDS
+from kerasdl.names import AUGMENTATIONS, BACKENDS
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -64,6 +64,17 @@ def fraction(text):
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text!r}")
     return value
+
+
+def augmentation_list(text):
+    """argparse type: comma-separated names from `AUGMENTATIONS`, or 'none'."""
+    chosen = [name for name in text.split(",") if name and name != "none"]
+    unknown = [name for name in chosen if name not in AUGMENTATIONS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown augmentation {unknown[0]!r} (choose from "
+            f"{', '.join(AUGMENTATIONS)}, or none)")
+    return chosen
 
 
 def preset_help(presets, key):

@@ -15,3 +15,13 @@ AUTOENCODERS = ("dense", "conv")
 NOISES = ("gaussian", "masking")
 TUNABLE_APPS = ("classification", "autoencoder")
 WORD2VEC_ARCHS = ("skipgram", "cbow")
+# Classification tasks: a dataset, or some of its classes (for transfer
+# learning), as (dataset, class indices).
+TASKS = {
+    "mnist": ("mnist", tuple(range(10))),
+    "fashion_mnist": ("fashion_mnist", tuple(range(10))),
+    "mnist_0_4": ("mnist", tuple(range(5))),
+    "mnist_5_9": ("mnist", tuple(range(5, 10))),
+}
+TRANSFER_MODES = ("scratch", "frozen", "finetune", "all", "pretrain")
+BACKBONES = ("mobilenet_v3_small", "efficientnet_b0", "resnet50")

@@ -76,3 +76,30 @@ def word_map(points, words, path, title=None):
     if title:
         ax.set_title(title)
     fig.savefig(path, dpi=100)
+
+
+def accuracy_by_labels(results, modes, path, num_classes, title=None):
+    """Writes test accuracy against labelled examples per class (log
+    scale), one line per mode, to a PNG.
+
+    Args:
+        results: dicts with `mode`, `examples` and `test_accuracy`.
+        modes: the modes to draw, in legend order.
+        path: where to write the PNG.
+        num_classes: turns `examples` into examples per class.
+        title: the plot title, or `None`.
+    """
+    fig = Figure(figsize=(6, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for mode in modes:
+        points = sorted((r["examples"] / num_classes, 100 * r["test_accuracy"])
+                        for r in results if r["mode"] == mode)
+        ax.plot(*zip(*points), marker="o", label=mode)
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled examples per class")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    fig.savefig(path, dpi=100)

@@ -89,3 +89,26 @@ WORD2VEC = {
 }
 # --dry-run reads this many characters of the corpus and keeps words seen twice.
 WORD2VEC_DRY_RUN = {"chars": 100_000, "min_count": 2}
+
+# The transfer-learning app. The base is pretrained with the classification
+# preset of the source's dataset (without its augmentation, which the target
+# chooses: its own dataset's). Scratch and frozen train `epochs`; finetune
+# goes on from frozen for `fine_tune_epochs` at `fine_tune_lr`, with the top
+# `unfreeze_blocks` blocks of the base trainable. Label sets smaller than
+# `min_epoch_size` are repeated up to it, so that few labels still get a
+# fair number of steps.
+TRANSFER = {
+    "epochs": 5,
+    "fine_tune_epochs": 5,
+    "batch_size": 128,
+    "lr": 1e-3,
+    "fine_tune_lr": 1e-4,
+    "unfreeze_blocks": 1,
+    "head_units": 128,
+    "head_dropout": 0.5,
+    "labels_per_class": [10, 100, "all"],
+    "min_epoch_size": 5000,
+    "image_size": 224,
+    "folder_augment": ["flip"],
+}
+TRANSFER_DRY_RUN = {"labels_per_class": [10, "all"], "min_epoch_size": 64}

@@ -2,9 +2,12 @@
 
 from kerasdl.data.images import (
     IMAGE_DATASETS,
+    TASKS,
     ImageData,
     labels_per_class,
+    load_image_folder,
     load_images,
+    load_task,
     load_run_images,
 )
 from kerasdl.data.paths import DATA_DIR_ENV, data_dir

@@ -19,6 +19,7 @@ import numpy as np
 
 from kerasdl.data.paths import DATA_DIR_ENV, local_file
 from kerasdl.errors import UsageError, check_choice
+from kerasdl.names import TASKS
 from kerasdl.presets import DRY_RUN_SIZES
 
 DIGITS = tuple(str(i) for i in range(10))
@@ -54,6 +55,24 @@ class ImageData:
     @property
     def num_classes(self):
         return len(self.class_names)
+
+    def select_classes(self, classes, name):
+        """Returns a copy holding only the examples of `classes` (indices),
+        relabelled 0, 1, ... in the order given, as the task `name`."""
+        classes = list(classes)
+        lookup = np.full(self.num_classes, -1, "int32")
+        lookup[classes] = np.arange(len(classes))
+
+        def keep(x, y):
+            kept = lookup[y] >= 0
+            return x[kept], lookup[y[kept]]
+
+        return dataclasses.replace(
+            self, name=name, class_names=tuple(self.class_names[c] for c in classes),
+            **dict(zip(("x_train", "y_train"), keep(self.x_train, self.y_train))),
+            **dict(zip(("x_val", "y_val"), keep(self.x_val, self.y_val))),
+            **dict(zip(("x_test", "y_test"), keep(self.x_test, self.y_test))),
+        )
 
     def head(self, train, val, test):
         """Returns a copy holding only the first examples of each split."""
@@ -197,12 +216,26 @@ def load_images(name, *, validation_size=5000, seed=0):
     )
 
 
-def load_run_images(config):
-    """Loads the images an app config names: its `dataset`, with a
-    validation split of `validation_size` picked with `seed`; only the first
-    few images of each split (`presets.DRY_RUN_SIZES`) when `dry_run`."""
-    images = load_images(config["dataset"], seed=config["seed"],
-                         validation_size=config["validation_size"])
+def load_task(name, *, validation_size=5000, seed=0):
+    """Loads the classification task `name` from `TASKS`: `load_images` of
+    its dataset, keeping only its classes, relabelled from 0.
+
+    Raises:
+        UsageError: for an unknown name, or when no copy can be found.
+    """
+    dataset, classes = TASKS[check_choice("task", name, TASKS)]
+    images = load_images(dataset, validation_size=validation_size, seed=seed)
+    return images if len(classes) == images.num_classes else images.select_classes(
+        classes, name)
+
+
+def load_run_images(config, task=None):
+    """Loads the images an app config names: the task `task`, by default its
+    `dataset`, with a validation split of `validation_size` picked with
+    `seed`; only the first few images of each split
+    (`presets.DRY_RUN_SIZES`) when `dry_run`."""
+    images = load_task(task or config["dataset"], seed=config["seed"],
+                       validation_size=config["validation_size"])
     return images.head(**DRY_RUN_SIZES) if config["dry_run"] else images
 
 
@@ -221,3 +254,53 @@ def labels_per_class(y, count, seed=0):
     rng = np.random.default_rng(seed)
     picked = [rng.permutation(np.flatnonzero(y == label))[:count] for label in np.unique(y)]
     return np.sort(np.concatenate(picked))
+
+
+def load_image_folder(folder, image_size, *, validation_size=0.1, test_size=0.2, seed=0):
+    """Loads a folder of images with one subfolder per class, and splits it
+    at random into train, validation and test sets.
+
+    The images are read by `keras.utils.image_dataset_from_directory`
+    (which needs TensorFlow installed, whatever the backend), resized to
+    `image_size` x `image_size`, in RGB, with pixel values in [0, 255] as
+    ImageNet backbones take them.
+
+    Args:
+        folder: the folder; each subfolder's name is a class name.
+        image_size: the side of the resized images.
+        validation_size, test_size: the fractions of the images held out.
+        seed: seed of the split.
+
+    Returns:
+        An `ImageData`.
+
+    Raises:
+        UsageError: when the folder is missing or holds no images in class
+            subfolders.
+    """
+    import keras
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UsageError(f"Image folder not found: {str(folder)!r}")
+    try:
+        dataset = keras.utils.image_dataset_from_directory(
+            folder, labels="inferred", label_mode="int", color_mode="rgb",
+            image_size=(image_size, image_size), batch_size=None, shuffle=False,
+            verbose=False)
+    except ValueError as error:
+        raise UsageError(f"Cannot read images from {str(folder)!r}: {error}") from None
+    pairs = [(np.asarray(x), int(y)) for x, y in dataset.as_numpy_iterator()]
+    x = np.stack([p[0] for p in pairs]).astype("float32")
+    y = np.array([p[1] for p in pairs], "int32")
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_test = max(1, int(round(test_size * len(x))))
+    n_val = max(1, int(round(validation_size * len(x))))
+    test, val, train = np.split(order, [n_test, n_test + n_val])
+    if not len(train):
+        raise UsageError(f"{str(folder)!r} holds only {len(x)} images: too few to split")
+    return ImageData(
+        name=folder.name, source=str(folder), class_names=tuple(dataset.class_names),
+        x_train=x[train], y_train=y[train], x_val=x[val], y_val=y[val],
+        x_test=x[test], y_test=y[test],
+    )

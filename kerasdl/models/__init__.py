@@ -6,6 +6,7 @@ from kerasdl.models.classifiers import (
     HEADS,
     INITIALIZERS,
     SEARCH_SPACE,
+    augmentation_layers,
     build_classifier,
 )
 from kerasdl.models.autoencoder import (
@@ -16,4 +17,13 @@ from kerasdl.models.autoencoder import (
     build_autoencoder,
     classifier_on_encoder,
     encoder_of,
+)
+from kerasdl.models.transfer import (
+    BACKBONES,
+    ImagenetPreprocessing,
+    blocks,
+    feature_extractor,
+    imagenet_base,
+    set_trainable,
+    with_new_head,
 )

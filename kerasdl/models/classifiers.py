@@ -32,6 +32,17 @@ AUGMENTATIONS = {
     "brightness": lambda: layers.RandomBrightness(0.2, value_range=(0.0, 1.0)),
 }
 APIS = ("functional", "sequential")
+
+
+def augmentation_layers(names):
+    """New augmentation layers for `names` (keys of `AUGMENTATIONS`), active
+    in training only.
+
+    Raises:
+        UsageError: for an unknown name.
+    """
+    return [AUGMENTATIONS[check_choice("augmentation", name, AUGMENTATIONS)]()
+            for name in names]
 PADDINGS = ("same", "valid")
 
 
@@ -58,8 +69,7 @@ class _Blocks:
                              "form; use api='functional'")
 
     def augmentation(self):
-        """The augmentation layers, active in training only."""
-        return [AUGMENTATIONS[name]() for name in self.augment]
+        return augmentation_layers(self.augment)
 
     def conv(self, filters, kernel_size=3, strides=1, padding="same", activate=True):
         """Conv2D, then BatchNorm (when on) and ReLU (when `activate`)."""
