@@ -108,6 +108,7 @@ def train_and_evaluate(config, output_dir, overwrite=False):
             return models.imagenet_base(config["backbone"], config["image_size"],
                                         config["weights"] if pretrained else None)
         base_name = f"{config['backbone']} (weights: {config['weights'] or 'random'})"
+        print(f"Base: {base_name}, {load_base().count_params():,} parameters", flush=True)
     else:
         _, card = cards.load(config["base"])
         if card and tuple(card["input_shape"]) != images.input_shape:

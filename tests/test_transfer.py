@@ -4,6 +4,7 @@ and the app's dry runs."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -174,3 +175,13 @@ def test_bad_transfer_input(args, expected):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1, result.stderr
     assert expected in result.stderr
+
+
+def test_shipped_base_loads_and_classifies_on_this_backend(has_mnist):
+    folder = Path(__file__).resolve().parents[1] / "saved_models" / "mnist_0_4_vgg"
+    assert (folder / cards.MODEL_FILE).stat().st_size < 5 * 2**20
+    model, card = cards.load(folder)
+    assert card["dataset"] == "mnist_0_4" and card["metrics"]["test_accuracy"] > 0.99
+    images = data.load_task("mnist_0_4")
+    predicted = model.predict(images.x_test[:500], verbose=0).argmax(axis=1)
+    assert np.mean(predicted == images.y_test[:500]) > 0.98
