@@ -2,7 +2,8 @@
 
 The defaults are the project's best recipe for each dataset
 (`kerasdl/presets.py`). The run writes metrics.json, history.csv,
-learning_curves.png and model.keras into --output-dir; run the same command
+learning_curves.png, model.keras and card.json (its model card) into
+--output-dir; run the same command
 again after an interruption to resume it.
 """
 
@@ -16,7 +17,7 @@ from kerasdl import flags, names, presets
 APP = "classification"
 
 
-def train_and_evaluate(config, output_dir, overwrite=False):
+def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     """Trains and evaluates one classifier as `config` says.
 
     Args:
@@ -25,6 +26,7 @@ def train_and_evaluate(config, output_dir, overwrite=False):
             split), `seed` and `dry_run`.
         output_dir: the folder for everything the run writes.
         overwrite: replace a finished run in `output_dir`.
+        command: the command line that made the run, for the model card.
 
     Returns:
         The metrics dict, also written to `output_dir/metrics.json`.
@@ -32,7 +34,7 @@ def train_and_evaluate(config, output_dir, overwrite=False):
     # Imported here, once the backend is chosen (see flags.use_backend).
     import keras
 
-    from kerasdl import backend, data, models, runs, training
+    from kerasdl import backend, cards, data, models, runs, training
 
     print(f"kerasdl {APP}: backend {keras.backend.backend()}, "
           f"device {backend.device_info()}", flush=True)
@@ -66,6 +68,13 @@ def train_and_evaluate(config, output_dir, overwrite=False):
     )
     metrics = {"app": APP, "dataset": images.name, "data_source": images.source,
                "model": config["model"], "resumed": resumed, **metrics}
+    card = cards.make_card(
+        model, app=APP, dataset=images.name, class_names=images.class_names,
+        preprocessing=cards.image_preprocessing("grayscale", 1 / 255),
+        metrics={k: metrics[k] for k in ("test_accuracy", "test_loss", "train_seconds",
+                                         "epochs_run", "device")},
+        seed=config["seed"], command=command)
+    cards.write_card(output_dir, card)
     runs.write_metrics(output_dir, metrics)
     print(f"Test accuracy {metrics['test_accuracy']:.4f}, loss {metrics['test_loss']:.4f}, "
           f"{metrics['train_seconds']} s of training. Results in {output_dir}", flush=True)
@@ -135,7 +144,8 @@ def parse_config(argv=None):
 def main(argv=None):
     config, args = parse_config(argv)
     print(f"Config: {json.dumps(config)}", flush=True)
-    return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite)
+    return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite,
+                              command=flags.command_line(APP, argv))
 
 
 if __name__ == "__main__":

@@ -5,13 +5,14 @@ being a JSON record of what the model is and how it was made: app, dataset,
 class names, input shape, dtype and preprocessing, metrics, backend, Keras
 version, seed, and the exact command that recreates it. Models are always
 loaded with `safe_mode=True`.
+
+Keras is imported only by the functions that need it, so that reading and
+listing cards (`kerasdl models`) starts fast and quietly.
 """
 
 import json
 import zipfile
 from pathlib import Path
-
-import keras
 
 from kerasdl.errors import UsageError
 
@@ -21,9 +22,18 @@ CARD_KEYS = ("app", "dataset", "class_names", "input_shape", "dtype", "preproces
              "metrics", "backend", "keras_version", "seed", "command")
 
 
+def image_preprocessing(color_mode, scale):
+    """The `preprocessing` entry of an image model's card: images are read
+    in `color_mode` (`"grayscale"` or `"rgb"`), resized to the input shape,
+    and their 0-255 pixel values multiplied by `scale`."""
+    return {"color_mode": color_mode, "scale": scale, "resize": "bilinear"}
+
+
 def make_card(model, *, app, dataset, class_names, preprocessing, metrics, seed, command):
     """Returns the card of `model` as a dict with the keys `CARD_KEYS` (and
     `params`); the backend and Keras version are the running ones."""
+    import keras
+
     return {
         "app": app,
         "dataset": dataset,
@@ -40,12 +50,17 @@ def make_card(model, *, app, dataset, class_names, preprocessing, metrics, seed,
     }
 
 
+def write_card(folder, card):
+    """Writes `card` (from `make_card`) into `folder`."""
+    (Path(folder) / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+
+
 def save(model, folder, card):
     """Saves `model` and its `card` (from `make_card`) into `folder`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / MODEL_FILE)
-    (folder / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    write_card(folder, card)
     return folder
 
 
@@ -67,25 +82,62 @@ def read_card(folder):
     return card
 
 
-def load(path):
-    """Loads a saved model folder (or a `.keras` file) with `safe_mode=True`.
+def load(path, unsafe=False):
+    """Loads a saved model folder (or a `.keras` file), in Keras' safe mode
+    unless `unsafe`.
 
     Returns:
         `(model, card)`; `card` is `None` for a `.keras` file without one
         beside it.
 
     Raises:
-        UsageError: when the path does not exist, or is not a Keras model
-            that loads safely.
+        UsageError: when the path does not exist, is not a Keras model, is
+            truncated or corrupted, or holds code (a `Lambda` layer) and
+            `unsafe` is off.
     """
+    import keras
+
+    import kerasdl.models  # noqa: F401 (registers kerasdl's layers for loading)
+
     path = Path(path)
     folder, file = (path, path / MODEL_FILE) if path.is_dir() else (path.parent, path)
     if not file.exists():
         raise UsageError(f"No saved model at {file}")
+    if not zipfile.is_zipfile(file):
+        raise UsageError(f"{file} is not a Keras model file (a .keras file is a zip "
+                         "archive); is it truncated or corrupted?")
     try:
-        model = keras.saving.load_model(file, safe_mode=True)
-    except (ValueError, TypeError, OSError, zipfile.BadZipFile) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UsageError(f"Cannot load {file} as a Keras model: {reason}") from None
+        model = keras.saving.load_model(file, safe_mode=not unsafe)
+    except Exception as error:  # Keras raises many kinds for a bad file.
+        reason = " ".join(str(error).split()) or type(error).__name__
+        if "safe_mode" in reason:
+            raise UsageError(
+                f"{file} holds Python code (a Lambda layer), which could do anything "
+                "when loaded, so it is refused; pass --unsafe only if you trust its "
+                "source") from None
+        raise UsageError(f"Cannot load {file} as a Keras model: {reason[:200]}") from None
     card = read_card(folder) if (folder / CARD_FILE).exists() else None
     return model, card
+
+
+def find(root):
+    """The saved model folders under `root` (those holding a card), sorted."""
+    return sorted(path.parent for path in Path(root).glob(f"*/{CARD_FILE}"))
+
+
+def catalog(root):
+    """A markdown table of the saved models under `root`, from their cards."""
+    lines = ["| folder | app | dataset | classes | input | test accuracy | params | "
+             "size | backend | Keras | command |", "|---|---|---|---:|---|---:|---:|---:|"
+             "---|---|---|"]
+    for folder in find(root):
+        card = read_card(folder)
+        accuracy = card["metrics"].get("test_accuracy")
+        size = (folder / MODEL_FILE).stat().st_size / 2**20
+        lines.append(
+            f"| `{folder.name}` | {card['app']} | {card['dataset']} | "
+            f"{len(card['class_names'])} | {'x'.join(map(str, card['input_shape']))} | "
+            f"{'' if accuracy is None else f'{accuracy:.2%}'} | {card.get('params', ''):,} | "
+            f"{size:.1f} MB | {card['backend']} | {card['keras_version']} | "
+            f"`{card['command']}` |")
+    return "\n".join(lines) + "\n"

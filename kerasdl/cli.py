@@ -1,11 +1,13 @@
 """The `kerasdl` command: `kerasdl list`, `kerasdl run NAME [FLAGS]`,
-`kerasdl tune NAME [FLAGS]`, `kerasdl word2vec neighbors|analogy ...`.
+`kerasdl tune NAME [FLAGS]`, `kerasdl word2vec neighbors|analogy ...`,
+`kerasdl models`, `kerasdl info|predict|export MODEL ...`.
 
 `kerasdl run NAME` calls the same `main()` as `python apps/NAME.py`; the
 apps are installed with the package as `kerasdl.apps`.
 """
 
 import importlib
+import json
 import pkgutil
 import sys
 
@@ -65,7 +67,64 @@ def _parser(apps):
                             help="a word2vec run folder, or vectors in word2vec text format")
         action.add_argument("-k", "--top", type=flags.positive_int, default=top,
                             help="how many words to show")
+    models = commands.add_parser("models", help="list the saved models and their cards",
+                                 formatter_class=flags.HelpFormatter)
+    models.add_argument("--root", default="saved_models", help="folder of saved models")
+    info = commands.add_parser("info", help="print a saved model's card and summary",
+                               formatter_class=flags.HelpFormatter)
+    predict = commands.add_parser(
+        "predict", formatter_class=flags.HelpFormatter,
+        help="classify images (PNG, JPEG; preprocessed as the card says) or .npy arrays "
+             "(taken as they are)")
+    predict.add_argument("-k", "--top", type=flags.positive_int, default=3,
+                         help="how many classes to show")
+    predict.add_argument("--json", action="store_true", help="machine-readable output")
+    export = commands.add_parser("export", help="write a saved model in another format",
+                                 formatter_class=flags.HelpFormatter)
+    for command in (info, predict, export):
+        command.add_argument("model", metavar="MODEL",
+                             help="a saved model folder (model.keras + card.json) or a "
+                                  ".keras file")
+        command.add_argument("--backend", choices=names.BACKENDS, default=None,
+                             help="Keras backend; by default $KERAS_BACKEND")
+        command.add_argument("--unsafe", action="store_true",
+                             help="load models that hold Python code (Lambda layers); "
+                                  "only for models from a source you trust")
+    predict.add_argument("inputs", nargs="+", metavar="INPUT")
+    export.add_argument("--format", required=True, choices=names.EXPORT_FORMATS,
+                        help="keras (.keras file), tf_saved_model (a folder), onnx")
+    export.add_argument("--output", required=True, help="where to write it")
+    export.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --output")
     return parser
+
+
+def use_model(args):
+    """Runs `kerasdl info|predict|export` on the parsed `args`."""
+    flags.use_backend(args.backend)
+    from kerasdl import cards, export
+
+    model, card = cards.load(args.model, unsafe=args.unsafe)
+    if args.command == "info":
+        print(json.dumps(card, indent=2) if card else f"{args.model} has no card")
+        model.summary()
+    elif args.command == "export":
+        path = export.export_model(model, args.output, args.format, args.overwrite)
+        print(f"Wrote {path} ({args.format})")
+    else:
+        if card is None:
+            class_names = [str(i) for i in range(model.output_shape[-1])]
+        else:
+            class_names = card["class_names"]
+        labels, x = export.read_inputs(args.inputs, model.input_shape[1:],
+                                       card and card["preprocessing"])
+        found = export.top_classes(model.predict(x, verbose=0), class_names, args.top)
+        if args.json:
+            print(json.dumps([{"input": name, "top": [{"label": c, "probability": p}
+                                                      for c, p in top]}
+                              for name, top in zip(labels, found)], indent=2))
+        for name, top in ([] if args.json else zip(labels, found)):
+            print(f"{name}: " + ", ".join(f"{c} {p:.3f}" for c, p in top))
 
 
 def explore_vectors(action, model, words, top):
@@ -139,6 +198,15 @@ def main(argv=None):
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return flags.run_main(lambda _: explore_vectors(
             args.action, args.model, args.words, args.top), [])
+    if args.command == "models":
+        from kerasdl import cards
+
+        print(cards.catalog(args.root), end="")
+        return 0
+    if args.command in ("info", "predict", "export"):
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return flags.run_main(lambda _: use_model(args), [])
     if args.command == "tune":
         return flags.run_main(lambda argv: tune(args.app, argv), rest)
     return flags.run_main(load_app(args.app).main, rest)

@@ -157,6 +157,14 @@ def use_backend(name=None):
     return keras.backend.backend()
 
 
+def command_line(app, argv=None):
+    """The command that runs `app` with `argv` (by default this process's
+    arguments), as a user types it: what model cards record."""
+    import shlex
+
+    return shlex.join(["kerasdl", "run", app, *(sys.argv[1:] if argv is None else argv)])
+
+
 def run_main(main, argv=None):
     """Runs an app's `main(argv)`, turning user errors into one line.
 

@@ -25,3 +25,4 @@ TASKS = {
 }
 TRANSFER_MODES = ("scratch", "frozen", "finetune", "all", "pretrain")
 BACKBONES = ("mobilenet_v3_small", "efficientnet_b0", "resnet50")
+EXPORT_FORMATS = ("keras", "tf_saved_model", "onnx")

@@ -15,7 +15,6 @@ from kerasdl.models import (augmentation_layers, build_classifier, feature_extra
 from kerasdl.plots import accuracy_by_labels
 
 MODES = ("scratch", "frozen", "finetune")
-MNIST_PREPROCESSING = "grayscale pixels / 255, in [0, 1]"
 
 
 def pretrain_base(images, recipe, output_dir, *, seed, command):
@@ -56,8 +55,8 @@ def pretrain_base(images, recipe, output_dir, *, seed, command):
                                             "epochs_run", "device")}
     card = cards.make_card(classifier, app="transfer", dataset=images.name,
                            class_names=images.class_names,
-                           preprocessing=MNIST_PREPROCESSING, metrics=metrics, seed=seed,
-                           command=command)
+                           preprocessing=cards.image_preprocessing("grayscale", 1 / 255),
+                           metrics=metrics, seed=seed, command=command)
     print(f"Base: test accuracy {metrics['test_accuracy']:.4f} on {images.name}", flush=True)
     return cards.save(classifier, output_dir / "base", card)
 

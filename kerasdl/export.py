@@ -1,0 +1,113 @@
+"""Export and reuse: other formats, inputs read as a model's card says, and
+the top classes of a prediction."""
+
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from kerasdl.errors import UsageError, check_choice
+
+# Each export format, and the backends that can produce it here (Keras
+# 3.15): PyTorch's SavedModel export fails in torch.export, and JAX's ONNX
+# (through jax2onnx) gives MaxPool nodes that onnxruntime rejects. A .keras
+# file loads on every backend, so any model can be exported from one of them.
+FORMATS = {
+    "keras": ("tensorflow", "jax", "torch"),
+    "tf_saved_model": ("tensorflow", "jax"),
+    "onnx": ("tensorflow", "torch"),
+}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def export_model(model, path, format, overwrite=False):
+    """Writes `model` to `path` in `format`: `"keras"` (`model.save`), or
+    `"tf_saved_model"` or `"onnx"` (`model.export`).
+
+    Raises:
+        UsageError: for an unknown format, one the running backend cannot
+            produce, or an existing `path` without `overwrite`.
+    """
+    check_choice("format", format, FORMATS)
+    backend = keras.backend.backend()
+    if backend not in FORMATS[format]:
+        raise UsageError(f"The {backend} backend cannot export {format}; use one of: "
+                         f"{', '.join(FORMATS[format])} (--backend)")
+    path = Path(path)
+    if format == "keras" and path.suffix != ".keras":
+        raise UsageError(f"A Keras model file must end in .keras, got {str(path)!r}")
+    if path.exists():
+        if not overwrite:
+            raise UsageError(f"{path} already exists; pass --overwrite to replace it")
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if format == "keras":
+        model.save(path)
+    else:
+        # PyTorch's exporter refuses a model that has never been called.
+        model(np.zeros((1, *model.input_shape[1:]), "float32"))
+        try:
+            model.export(str(path), format=format, verbose=False)
+        except ImportError as error:
+            raise UsageError(f"Exporting {format} needs a package that is not installed: "
+                             f"{error}") from None
+    return path
+
+
+def read_inputs(paths, input_shape, preprocessing):
+    """Reads model inputs from files: images (PNG, JPEG) are converted,
+    resized and scaled as `preprocessing` (a card's) says; `.npy` files are
+    taken as they are, one example or a batch.
+
+    Args:
+        paths: the files.
+        input_shape: the model's input shape, without the batch.
+        preprocessing: the card's `preprocessing` dict, or `None` when the
+            model has no card (then only `.npy` inputs are accepted).
+
+    Returns:
+        `(names, batch)`: a name per example, and a float32 array.
+
+    Raises:
+        UsageError: for a missing file, an unknown kind of file, or an array
+            of the wrong shape.
+    """
+    names, examples = [], []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise UsageError(f"No such input file: {str(path)!r}")
+        suffix = path.suffix.lower()
+        if suffix == ".npy":
+            array = np.load(path, allow_pickle=False).astype("float32")
+            if array.shape == tuple(input_shape):
+                array = array[None]
+            if array.shape[1:] != tuple(input_shape):
+                raise UsageError(f"{path} holds an array of shape {array.shape}; the model "
+                                 f"takes {tuple(input_shape)}, or a batch of them")
+            names += [f"{path}[{i}]" for i in range(len(array))] if len(array) > 1 else [
+                str(path)]
+            examples += list(array)
+        elif suffix in IMAGE_SUFFIXES:
+            if not isinstance(preprocessing, dict):
+                raise UsageError(f"The model has no card saying how to preprocess images, "
+                                 f"so {path} cannot be read; pass a .npy array instead")
+            image = keras.utils.load_img(
+                path, color_mode=preprocessing["color_mode"],
+                target_size=tuple(input_shape[:2]), interpolation=preprocessing["resize"])
+            array = keras.utils.img_to_array(image, dtype="float32")
+            names.append(str(path))
+            examples.append(array * preprocessing["scale"])
+        else:
+            raise UsageError(f"Unknown input {str(path)!r}: expected an image "
+                             f"({', '.join(IMAGE_SUFFIXES)}) or a .npy array")
+    return names, np.stack(examples)
+
+
+def top_classes(probabilities, class_names, k):
+    """The `k` most probable classes of each row of `probabilities`, as
+    lists of `(class name, probability)`."""
+    k = min(k, probabilities.shape[-1])
+    order = np.argsort(-probabilities, axis=-1)[:, :k]
+    return [[(class_names[i], float(row[i])) for i in top]
+            for row, top in zip(probabilities, order)]

@@ -1,0 +1,164 @@
+"""Export and reuse: parity across backends and runtimes, safe loading, bad
+files, and the info, predict, export and models commands."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from kerasdl import cards, export, models, names
+from kerasdl.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+BACKEND = keras.backend.backend()
+
+
+def run_python(code, backend=BACKEND):
+    """Runs `code` in a new Python process on `backend`; returns its stdout."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "KERAS_BACKEND": backend})
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def one_line_error(result):
+    """Checks a refused command: exit status 2, no traceback, and one error
+    line last (TensorFlow may log its start-up lines before it)."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: "), result.stderr
+    return last
+
+
+def kerasdl(*args):
+    return subprocess.run([sys.executable, "-m", "kerasdl", *map(str, args)],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "KERAS_BACKEND": BACKEND})
+
+
+@pytest.fixture
+def saved(tmp_path):
+    """A small classifier saved with its card, inputs, and its predictions."""
+    keras.utils.set_random_seed(0)
+    model = models.build_classifier("vgg", (12, 12, 1), 3, width=4, depth=1, stages=1,
+                                    dense=8, batchnorm=True, augment=["shift"])
+    x = np.random.default_rng(0).random((6, 12, 12, 1), dtype=np.float32)
+    card = cards.make_card(model, app="test", dataset="tiny", class_names=["a", "b", "c"],
+                           preprocessing=cards.image_preprocessing("grayscale", 1 / 255),
+                           metrics={}, seed=0, command="test")
+    cards.save(model, tmp_path / "model", card)
+    np.save(tmp_path / "x.npy", x)
+    return model, x, model.predict(x, verbose=0), tmp_path
+
+
+def test_formats_match_the_command_line():
+    assert tuple(export.FORMATS) == names.EXPORT_FORMATS
+
+
+@pytest.mark.parametrize("other", names.BACKENDS)
+def test_keras_file_loads_on_every_backend_with_the_same_predictions(saved, other):
+    _, _, expected, tmp_path = saved
+    out = run_python(
+        "import numpy as np; from kerasdl import cards\n"
+        f"model, _ = cards.load({str(tmp_path / 'model')!r})\n"
+        f"np.save({str(tmp_path / other)!r}, model.predict(np.load("
+        f"{str(tmp_path / 'x.npy')!r}), verbose=0)); print('ok')", backend=other)
+    assert out.strip().endswith("ok")
+    np.testing.assert_allclose(np.load(tmp_path / f"{other}.npy"), expected, atol=1e-5)
+
+
+def test_tf_saved_model_runs_in_tensorflow_with_the_same_predictions(saved):
+    model, x, expected, tmp_path = saved
+    if BACKEND not in export.FORMATS["tf_saved_model"]:
+        with pytest.raises(UsageError, match="use one of: tensorflow, jax"):
+            export.export_model(model, tmp_path / "sm", "tf_saved_model")
+        return
+    pytest.importorskip("tensorflow")
+    export.export_model(model, tmp_path / "sm", "tf_saved_model")
+    run_python("import numpy as np, tensorflow as tf\n"
+               f"served = tf.saved_model.load({str(tmp_path / 'sm')!r})\n"
+               f"x = np.load({str(tmp_path / 'x.npy')!r})\n"
+               f"np.save({str(tmp_path / 'sm.npy')!r}, served.serve(x).numpy())",
+               backend="tensorflow")
+    np.testing.assert_allclose(np.load(tmp_path / "sm.npy"), expected, atol=1e-4)
+
+
+def test_onnx_runs_in_onnxruntime_with_the_same_predictions(saved):
+    model, x, expected, tmp_path = saved
+    if BACKEND not in export.FORMATS["onnx"]:
+        with pytest.raises(UsageError, match="use one of: tensorflow, torch"):
+            export.export_model(model, tmp_path / "m.onnx", "onnx")
+        return
+    pytest.importorskip("onnxruntime")
+    export.export_model(model, tmp_path / "m.onnx", "onnx")
+    run_python("import numpy as np, onnxruntime as ort\n"
+               f"session = ort.InferenceSession({str(tmp_path / 'm.onnx')!r})\n"
+               f"x = np.load({str(tmp_path / 'x.npy')!r})\n"
+               "out = session.run(None, {session.get_inputs()[0].name: x})[0]\n"
+               f"np.save({str(tmp_path / 'onnx.npy')!r}, out)")
+    np.testing.assert_allclose(np.load(tmp_path / "onnx.npy"), expected, atol=1e-4)
+
+
+def test_export_never_overwrites_without_being_asked(saved):
+    model, _, _, tmp_path = saved
+    target = tmp_path / "copy.keras"
+    export.export_model(model, target, "keras")
+    with pytest.raises(UsageError, match="already exists; pass --overwrite"):
+        export.export_model(model, target, "keras")
+    export.export_model(model, target, "keras", overwrite=True)
+    with pytest.raises(UsageError, match="must end in .keras"):
+        export.export_model(model, tmp_path / "copy.h5", "keras")
+
+
+def test_lambda_layers_are_refused_unless_unsafe(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda x: x * 2)])
+    model.save(tmp_path / "lambda.keras")
+    error = one_line_error(kerasdl("info", tmp_path / "lambda.keras"))
+    assert "holds Python code (a Lambda layer)" in error and "--unsafe" in error
+    loaded, card = cards.load(tmp_path / "lambda.keras", unsafe=True)
+    assert card is None and isinstance(loaded.layers[0], keras.layers.Lambda)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
+def test_damaged_files_give_one_line(saved, damage):
+    _, _, _, tmp_path = saved
+    data = (tmp_path / "model" / "model.keras").read_bytes()
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes({"truncated": data[: len(data) // 2], "garbage": b"\x00" * 999,
+                     "empty": b""}[damage])
+    assert "is not a Keras model file" in one_line_error(
+        kerasdl("predict", bad, tmp_path / "x.npy"))
+
+
+def test_predict_npy_and_images_as_the_card_says(saved):
+    _, x, expected, tmp_path = saved
+    result = kerasdl("predict", tmp_path / "model", tmp_path / "x.npy", "--json", "-k", "2")
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert [f["top"][0]["label"] for f in found] == ["abc"[i] for i in expected.argmax(1)]
+    assert len(found[0]["top"]) == 2
+
+    # An RGB image of another size is converted to grayscale and resized.
+    image = tmp_path / "photo.png"
+    keras.utils.save_img(image, np.full((30, 20, 3), 255, np.uint8), scale=False)
+    names_, batch = export.read_inputs([image], (12, 12, 1), cards.read_card(
+        tmp_path / "model")["preprocessing"])
+    assert batch.shape == (1, 12, 12, 1) and np.allclose(batch, 1.0)
+    with pytest.raises(UsageError, match=r"holds an array of shape \(2, 5\)"):
+        np.save(tmp_path / "wrong.npy", np.zeros((2, 5)))
+        export.read_inputs([tmp_path / "wrong.npy"], (12, 12, 1), None)
+    with pytest.raises(UsageError, match="no card saying how to preprocess"):
+        export.read_inputs([image], (12, 12, 1), None)
+
+
+def test_models_lists_the_shipped_models_as_in_their_readme():
+    result = kerasdl("models", "--root", ROOT / "saved_models")
+    assert result.returncode == 0, result.stderr
+    assert "`mnist_0_4_vgg`" in result.stdout
+    assert result.stdout in (ROOT / "saved_models" / "README.md").read_text()
