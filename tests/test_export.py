@@ -162,3 +162,18 @@ def test_models_lists_the_shipped_models_as_in_their_readme():
     assert result.returncode == 0, result.stderr
     assert "`mnist_0_4_vgg`" in result.stdout
     assert result.stdout in (ROOT / "saved_models" / "README.md").read_text()
+
+
+def test_predict_reads_real_digits_right(tmp_path, has_mnist):
+    from kerasdl import data
+
+    mnist = data.load_task("mnist")
+    picked = [int(np.flatnonzero(mnist.y_test == digit)[0]) for digit in range(10)]
+    paths = []
+    for digit, index in enumerate(picked):
+        paths.append(tmp_path / f"digit_{digit}.png")
+        keras.utils.save_img(paths[-1], mnist.x_test[index] * 255, scale=False)
+    result = kerasdl("predict", ROOT / "saved_models" / "mnist_vgg", *paths, "--json")
+    assert result.returncode == 0, result.stderr
+    labels = [found["top"][0]["label"] for found in json.loads(result.stdout)]
+    assert labels == [str(digit) for digit in range(10)]
