@@ -6,7 +6,8 @@ fine-tuned from its encoder with one trained from scratch on a few labels.
 The run writes metrics.json (test reconstruction MSE and binary
 cross-entropy per pixel; with --pretrain greedy, the accuracies of the
 pretrained and the scratch classifier on the few labels), reconstructions.png,
-codes.png, model.keras and encoder.keras into --output-dir.
+codes.png, model.keras (with its card, card.json) and encoder.keras into
+--output-dir.
 """
 
 import json
@@ -18,7 +19,7 @@ from kerasdl import flags, names, presets
 APP = "autoencoder"
 
 
-def train_and_evaluate(config, output_dir, overwrite=False):
+def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     """Trains and evaluates one autoencoder as `config` says.
 
     Args:
@@ -28,6 +29,7 @@ def train_and_evaluate(config, output_dir, overwrite=False):
             `epochs` counts the epochs per encoder/decoder pair.
         output_dir: the folder for everything the run writes.
         overwrite: replace a finished run in `output_dir`.
+        command: the command line that made the run, for the model card.
 
     Returns:
         The metrics dict, also written to `output_dir/metrics.json`.
@@ -36,7 +38,7 @@ def train_and_evaluate(config, output_dir, overwrite=False):
     import keras
     import numpy as np
 
-    from kerasdl import autoencoding, backend, data, models, plots, runs, training
+    from kerasdl import autoencoding, backend, cards, data, models, plots, runs, training
 
     output_dir = Path(output_dir)
     print(f"kerasdl {APP}: backend {keras.backend.backend()}, "
@@ -117,6 +119,12 @@ def train_and_evaluate(config, output_dir, overwrite=False):
             metrics[f"{name}_accuracy"] = result["test_accuracy"]
         metrics["labels_per_class"] = config["labels_per_class"]
 
+    cards.write_card(output_dir, cards.make_card(
+        autoencoder, app=APP, dataset=images.name, class_names=images.class_names,
+        preprocessing=cards.image_preprocessing("grayscale", 1 / 255),
+        metrics={k: v for k, v in metrics.items() if k.startswith(("test_", "pretrained_",
+                                                                    "scratch_"))},
+        seed=config["seed"], command=command))
     runs.write_metrics(output_dir, metrics)
     summary = f"Test BCE {metrics['test_bce']:.4f}, MSE {metrics['test_mse']:.4f} per pixel"
     if greedy:
@@ -195,7 +203,8 @@ def parse_config(argv=None):
 def main(argv=None):
     config, args = parse_config(argv)
     print(f"Config: {json.dumps(config)}", flush=True)
-    return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite)
+    return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite,
+                              command=flags.command_line(APP, argv))
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def pretrain_command(config, output_dir):
     return shlex.join(words + (["--dry-run"] if config["dry_run"] else []))
 
 
-def train_and_evaluate(config, output_dir, overwrite=False):
+def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     """Runs the transfer experiment (or, with mode "pretrain", pretrains a
     base) as `config` says.
 
@@ -59,6 +59,7 @@ def train_and_evaluate(config, output_dir, overwrite=False):
             `image_size`, `validation_size`, `seed` and `dry_run`.
         output_dir: the folder for everything the run writes.
         overwrite: replace a finished run in `output_dir`.
+        command: the command line that made the run, for the model cards.
 
     Returns:
         The metrics dict, also written to `output_dir/metrics.json`.
@@ -123,10 +124,13 @@ def train_and_evaluate(config, output_dir, overwrite=False):
 
     # Train: every mode for every labels count.
     modes = (transferring.MODES if config["mode"] == "all" else (config["mode"],))
+    card = {"preprocessing": cards.image_preprocessing(
+        *(("rgb", 1.0) if config["backbone"] else ("grayscale", 1 / 255))),
+        "command": command}
     results = []
     for labels in config["labels_per_class"]:
         results += transferring.transfer(load_base, images, modes, labels, config,
-                                         output_dir)
+                                         output_dir, card)
 
     # Evaluate: the table and the plot.
     title = f"{base_name} -> {images.name} ({metrics['backend']})"
@@ -257,7 +261,8 @@ def parse_config(argv=None):
 def main(argv=None):
     config, args = parse_config(argv)
     print(f"Config: {json.dumps(config)}", flush=True)
-    return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite)
+    return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite,
+                              command=flags.command_line(APP, argv))
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ def _fit(model, train, validation, test, output_dir, settings, fine_tune=False):
         optimizer="adam", lr=settings[f"{prefix}lr"], schedule="cosine")
 
 
-def transfer(load_base, images, modes, labels, settings, output_dir):
+def transfer(load_base, images, modes, labels, settings, output_dir, card):
     """Trains classifiers for the target `images` in each of `modes`, on
     `labels` labelled examples per class, and evaluates them on its test set.
 
@@ -112,6 +112,8 @@ def transfer(load_base, images, modes, labels, settings, output_dir):
             `min_epoch_size` (small label sets are repeated up to this many
             examples per epoch) and `seed` (picks the labelled examples).
         output_dir: the folder of the runs.
+        card: the `preprocessing` and `command` entries of the model cards
+            written beside each run's `model.keras`.
 
     Returns:
         A list of result dicts, one per mode run.
@@ -150,6 +152,10 @@ def transfer(load_base, images, modes, labels, settings, output_dir):
                                                   for w in model.trainable_weights)),
                       **{key: metrics[key] for key in ("test_accuracy", "test_loss",
                                                        "train_seconds", "epochs_run")}}
+            cards.write_card(run_dir, cards.make_card(
+                model, app="transfer", dataset=images.name,
+                class_names=images.class_names, metrics=result, seed=settings["seed"],
+                **card))
             done.write_text(json.dumps(result, indent=2) + "\n")
         if mode in modes:
             results.append(result)

@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 import pytest
 
-from kerasdl import cli
+from kerasdl import cards, cli
 from kerasdl.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +29,9 @@ def test_classification_dry_run(tmp_path, has_mnist):
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     for name in ("history.csv", "learning_curves.png", "model.keras", "config.json"):
         assert (tmp_path / name).exists()
+    card = cards.read_card(tmp_path)
+    assert card["metrics"]["test_accuracy"] == metrics["test_accuracy"]
+    assert card["command"].startswith("kerasdl run classification --dry-run")
 
     with pytest.raises(UsageError, match="already holds a finished run"):
         dry_run("classification", tmp_path)

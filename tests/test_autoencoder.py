@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdl import autoencoding, cli, names
+from kerasdl import autoencoding, cards, cli, names
 from kerasdl.data import labels_per_class
 from kerasdl.errors import UsageError
 from kerasdl.models import AUTOENCODERS, NOISES, DenseTranspose, build_autoencoder, encoder_of
@@ -138,6 +138,8 @@ def test_autoencoder_dry_run(tmp_path, has_mnist):
     for name in ("reconstructions.png", "codes.png", "model.keras", "encoder.keras",
                  "history.csv", "learning_curves.png"):
         assert (tmp_path / name).exists(), name
+    card = cards.read_card(tmp_path)
+    assert card["app"] == "autoencoder" and card["metrics"]["test_bce"] == metrics["test_bce"]
 
 
 def test_autoencoder_greedy_dry_run(tmp_path, has_mnist):

@@ -91,7 +91,7 @@ def test_bad_saved_models_give_one_line_errors(tmp_path):
         cards.load(tmp_path / "missing")
     broken = tmp_path / "broken.keras"
     broken.write_bytes(b"not a zip file")
-    with pytest.raises(UsageError, match="Cannot load .*broken.keras as a Keras model"):
+    with pytest.raises(UsageError, match="broken.keras is not a Keras model file"):
         cards.load(broken)
     (tmp_path / "card.json").write_text('{"app": "x"}')
     with pytest.raises(UsageError, match="lacks dataset"):
@@ -139,6 +139,9 @@ def test_pretrain_then_transfer_dry_run(tmp_path, has_mnist):
     assert "| 5 |" in (tmp_path / "t" / "transfer.md").read_text()
     assert (tmp_path / "t" / "transfer.png").exists()
     assert json.loads((tmp_path / "t" / "metrics.json").read_text()) == metrics
+    model, card = cards.load(tmp_path / "t" / "all" / "finetune")
+    assert card["metrics"]["test_accuracy"] == finetune["test_accuracy"]
+    assert card["class_names"] == list("56789") and card["dataset"] == "mnist_5_9"
 
 
 def test_image_folder_route_with_random_weights(tmp_path):
