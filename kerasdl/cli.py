@@ -191,7 +191,7 @@ def main(argv=None):
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         for name in apps:
             summary = (load_app(name).__doc__ or "").strip().splitlines()[0]
-            print(f"{name:16} {summary}")
+            print(f"{name:18} {summary}")
         return 0
     if args.command == "word2vec":
         if rest:
