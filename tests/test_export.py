@@ -177,3 +177,12 @@ def test_predict_reads_real_digits_right(tmp_path, has_mnist):
     assert result.returncode == 0, result.stderr
     labels = [found["top"][0]["label"] for found in json.loads(result.stdout)]
     assert labels == [str(digit) for digit in range(10)]
+
+
+def test_info_prints_the_card_and_the_summary(saved):
+    _, _, _, tmp_path = saved
+    result = kerasdl("info", tmp_path / "model")
+    assert result.returncode == 0, result.stderr
+    card = json.loads(result.stdout[: result.stdout.index("}\n") + 1])
+    assert card == cards.read_card(tmp_path / "model")
+    assert "Total params" in result.stdout
