@@ -5,7 +5,9 @@ Route 1 (offline): a CNN pretrained on a source task (by default MNIST digits
 three modes, side by side: scratch (same architecture, random weights),
 frozen (base frozen, new head trained) and finetune (then the top blocks
 unfrozen at a low learning rate), for several numbers of labels per class.
---mode pretrain only trains and saves a base, with its model card.
+--mode pretrain only trains and saves a base, with its model card; its
+--epochs, --batch-size and --lr default to the classification preset of the
+source's dataset.
 
 Route 2: --backbone takes an ImageNet model from keras.applications for the
 images in --images DIR (one subfolder per class).
