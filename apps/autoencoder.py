@@ -121,7 +121,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
 
     cards.write_card(output_dir, cards.make_card(
         autoencoder, app=APP, dataset=images.name, class_names=images.class_names,
-        preprocessing=cards.image_preprocessing("grayscale", 1 / 255),
+        preprocessing=images.preprocessing,
         metrics={k: v for k, v in metrics.items() if k.startswith(("test_", "pretrained_",
                                                                     "scratch_"))},
         seed=config["seed"], command=command))

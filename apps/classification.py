@@ -70,9 +70,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                "model": config["model"], "resumed": resumed, **metrics}
     card = cards.make_card(
         model, app=APP, dataset=images.name, class_names=images.class_names,
-        preprocessing=cards.image_preprocessing("grayscale", 1 / 255),
-        metrics={k: metrics[k] for k in ("test_accuracy", "test_loss", "train_seconds",
-                                         "epochs_run", "device")},
+        preprocessing=images.preprocessing, metrics=cards.run_metrics(metrics),
         seed=config["seed"], command=command)
     cards.write_card(output_dir, card)
     runs.write_metrics(output_dir, metrics)

@@ -126,13 +126,10 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
 
     # Train: every mode for every labels count.
     modes = (transferring.MODES if config["mode"] == "all" else (config["mode"],))
-    card_entries = {"preprocessing": cards.image_preprocessing(
-        *(("rgb", 1.0) if config["backbone"] else ("grayscale", 1 / 255))),
-        "command": command}
     results = []
     for labels in config["labels_per_class"]:
         results += transferring.transfer(load_base, images, modes, labels, config,
-                                         output_dir, card_entries)
+                                         output_dir, command)
 
     # Evaluate: the table and the plot.
     title = f"{base_name} -> {images.name} ({metrics['backend']})"

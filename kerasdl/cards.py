@@ -22,11 +22,13 @@ CARD_KEYS = ("app", "dataset", "class_names", "input_shape", "dtype", "preproces
              "metrics", "backend", "keras_version", "seed", "command")
 
 
-def image_preprocessing(color_mode, scale):
-    """The `preprocessing` entry of an image model's card: images are read
-    in `color_mode` (`"grayscale"` or `"rgb"`), resized to the input shape,
-    and their 0-255 pixel values multiplied by `scale`."""
-    return {"color_mode": color_mode, "scale": scale, "resize": "bilinear"}
+# The figures of a `training.fit_and_evaluate` run that a card records.
+RUN_METRICS = ("test_accuracy", "test_loss", "train_seconds", "epochs_run", "device")
+
+
+def run_metrics(metrics):
+    """The `RUN_METRICS` entries of `metrics`, for a card."""
+    return {key: metrics[key] for key in RUN_METRICS}
 
 
 def make_card(model, *, app, dataset, class_names, preprocessing, metrics, seed, command):

@@ -51,12 +51,11 @@ def pretrain_base(images, recipe, output_dir, *, seed, command):
         epochs=recipe["epochs"], batch_size=recipe["batch_size"],
         optimizer=recipe["optimizer"], lr=recipe["lr"], schedule=recipe["schedule"],
         warmup=recipe["warmup"])
-    metrics = {key: result[key] for key in ("test_accuracy", "test_loss", "train_seconds",
-                                            "epochs_run", "device")}
+    metrics = cards.run_metrics(result)
     card = cards.make_card(classifier, app="transfer", dataset=images.name,
                            class_names=images.class_names,
-                           preprocessing=cards.image_preprocessing("grayscale", 1 / 255),
-                           metrics=metrics, seed=seed, command=command)
+                           preprocessing=images.preprocessing, metrics=metrics, seed=seed,
+                           command=command)
     print(f"Base: test accuracy {metrics['test_accuracy']:.4f} on {images.name}", flush=True)
     return cards.save(classifier, output_dir / "base", card)
 
@@ -90,7 +89,7 @@ def _fit(model, train, validation, test, output_dir, settings, fine_tune=False):
         optimizer="adam", lr=settings[f"{prefix}lr"], schedule="cosine")
 
 
-def transfer(load_base, images, modes, labels, settings, output_dir, card):
+def transfer(load_base, images, modes, labels, settings, output_dir, command):
     """Trains classifiers for the target `images` in each of `modes`, on
     `labels` labelled examples per class, and evaluates them on its test set.
 
@@ -112,8 +111,8 @@ def transfer(load_base, images, modes, labels, settings, output_dir, card):
             `min_epoch_size` (small label sets are repeated up to this many
             examples per epoch) and `seed` (picks the labelled examples).
         output_dir: the folder of the runs.
-        card: the `preprocessing` and `command` entries of the model cards
-            written beside each run's `model.keras`.
+        command: the command line of the run, for the model cards written
+            beside each run's `model.keras`.
 
     Returns:
         A list of result dicts, one per mode run.
@@ -154,8 +153,8 @@ def transfer(load_base, images, modes, labels, settings, output_dir, card):
                                                        "train_seconds", "epochs_run")}}
             cards.write_card(run_dir, cards.make_card(
                 model, app="transfer", dataset=images.name,
-                class_names=images.class_names, metrics=result, seed=settings["seed"],
-                **card))
+                class_names=images.class_names, preprocessing=images.preprocessing,
+                metrics=result, seed=settings["seed"], command=command))
             done.write_text(json.dumps(result, indent=2) + "\n")
         if mode in modes:
             results.append(result)

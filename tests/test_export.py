@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdl import cards, export, models, names
+from kerasdl import cards, data, export, models, names
 from kerasdl.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def saved(tmp_path):
                                     dense=8, batchnorm=True, augment=["shift"])
     x = np.random.default_rng(0).random((6, 12, 12, 1), dtype=np.float32)
     card = cards.make_card(model, app="test", dataset="tiny", class_names=["a", "b", "c"],
-                           preprocessing=cards.image_preprocessing("grayscale", 1 / 255),
+                           preprocessing=data.image_preprocessing("grayscale", 1 / 255),
                            metrics={}, seed=0, command="test")
     cards.save(model, tmp_path / "model", card)
     np.save(tmp_path / "x.npy", x)
@@ -73,36 +73,39 @@ def test_keras_file_loads_on_every_backend_with_the_same_predictions(saved, othe
     np.testing.assert_allclose(np.load(tmp_path / f"{other}.npy"), expected, atol=1e-5)
 
 
-def test_tf_saved_model_runs_in_tensorflow_with_the_same_predictions(saved):
-    model, x, expected, tmp_path = saved
-    if BACKEND not in export.FORMATS["tf_saved_model"]:
-        with pytest.raises(UsageError, match="use one of: tensorflow, jax"):
-            export.export_model(model, tmp_path / "sm", "tf_saved_model")
-        return
-    pytest.importorskip("tensorflow")
-    export.export_model(model, tmp_path / "sm", "tf_saved_model")
-    run_python("import numpy as np, tensorflow as tf\n"
-               f"served = tf.saved_model.load({str(tmp_path / 'sm')!r})\n"
-               f"x = np.load({str(tmp_path / 'x.npy')!r})\n"
-               f"np.save({str(tmp_path / 'sm.npy')!r}, served.serve(x).numpy())",
-               backend="tensorflow")
-    np.testing.assert_allclose(np.load(tmp_path / "sm.npy"), expected, atol=1e-4)
+# Per format: the exported file, the runtime that runs it in a separate
+# process, the code that does (reading x.npy, writing OUT), and the message
+# on a backend that cannot export it.
+RUNTIMES = {
+    "tf_saved_model": (
+        "sm", "tensorflow",
+        "import numpy as np, tensorflow as tf\n"
+        "served = tf.saved_model.load({path!r})\n"
+        "np.save({out!r}, served.serve(np.load({x!r})).numpy())",
+        "use one of: tensorflow, jax"),
+    "onnx": (
+        "m.onnx", "onnxruntime",
+        "import numpy as np, onnxruntime as ort\n"
+        "session = ort.InferenceSession({path!r})\n"
+        "x = np.load({x!r})\n"
+        "np.save({out!r}, session.run(None, {{session.get_inputs()[0].name: x}})[0])",
+        "use one of: tensorflow, torch"),
+}
 
 
-def test_onnx_runs_in_onnxruntime_with_the_same_predictions(saved):
-    model, x, expected, tmp_path = saved
-    if BACKEND not in export.FORMATS["onnx"]:
-        with pytest.raises(UsageError, match="use one of: tensorflow, torch"):
-            export.export_model(model, tmp_path / "m.onnx", "onnx")
+@pytest.mark.parametrize("format", RUNTIMES)
+def test_export_runs_in_its_runtime_with_the_same_predictions(saved, format):
+    model, _, expected, tmp_path = saved
+    name, runtime, code, refusal = RUNTIMES[format]
+    if BACKEND not in export.FORMATS[format]:
+        with pytest.raises(UsageError, match=refusal):
+            export.export_model(model, tmp_path / name, format)
         return
-    pytest.importorskip("onnxruntime")
-    export.export_model(model, tmp_path / "m.onnx", "onnx")
-    run_python("import numpy as np, onnxruntime as ort\n"
-               f"session = ort.InferenceSession({str(tmp_path / 'm.onnx')!r})\n"
-               f"x = np.load({str(tmp_path / 'x.npy')!r})\n"
-               "out = session.run(None, {session.get_inputs()[0].name: x})[0]\n"
-               f"np.save({str(tmp_path / 'onnx.npy')!r}, out)")
-    np.testing.assert_allclose(np.load(tmp_path / "onnx.npy"), expected, atol=1e-4)
+    pytest.importorskip(runtime)
+    export.export_model(model, tmp_path / name, format)
+    run_python(code.format(path=str(tmp_path / name), x=str(tmp_path / "x.npy"),
+                           out=str(tmp_path / "out.npy")), backend="tensorflow")
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-4)
 
 
 def test_export_never_overwrites_without_being_asked(saved):
@@ -165,8 +168,6 @@ def test_models_lists_the_shipped_models_as_in_their_readme():
 
 
 def test_predict_reads_real_digits_right(tmp_path, has_mnist):
-    from kerasdl import data
-
     mnist = data.load_task("mnist")
     picked = [int(np.flatnonzero(mnist.y_test == digit)[0]) for digit in range(10)]
     paths = []

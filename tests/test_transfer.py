@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdl import cards, cli, data, models, training
+from kerasdl import cards, cli, data, models, names, training
 from kerasdl.errors import UsageError
 from kerasdl.transferring import repeat_to
 
@@ -27,6 +27,10 @@ def weights_of(layers):
 def one_epoch(model, split, lr):
     training.compile_model(model, total_steps=8, lr=lr)
     model.fit(*split, batch_size=32, epochs=1, verbose=0)
+
+
+def test_backbones_match_the_command_line():
+    assert tuple(models.BACKBONES) == names.BACKBONES
 
 
 def test_base_is_the_classifier_below_its_dense_layers():

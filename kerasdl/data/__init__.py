@@ -4,6 +4,7 @@ from kerasdl.data.images import (
     IMAGE_DATASETS,
     TASKS,
     ImageData,
+    image_preprocessing,
     labels_per_class,
     load_image_folder,
     load_images,

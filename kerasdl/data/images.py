@@ -30,6 +30,14 @@ IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 
+def image_preprocessing(color_mode, scale):
+    """How a loader made its images from files, as a model card's
+    `preprocessing` entry records it: read in `color_mode` (`"grayscale"`
+    or `"rgb"`), resized to the input shape, and their 0-255 pixel values
+    multiplied by `scale`."""
+    return {"color_mode": color_mode, "scale": scale, "resize": "bilinear"}
+
+
 @dataclasses.dataclass
 class ImageData:
     """Train, validation and test splits of an image dataset.
@@ -47,6 +55,8 @@ class ImageData:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    preprocessing: dict = dataclasses.field(
+        default_factory=lambda: image_preprocessing("grayscale", 1 / 255))
 
     @property
     def input_shape(self):
@@ -302,5 +312,5 @@ def load_image_folder(folder, image_size, *, validation_size=0.1, test_size=0.2,
     return ImageData(
         name=folder.name, source=str(folder), class_names=tuple(dataset.class_names),
         x_train=x[train], y_train=y[train], x_val=x[val], y_val=y[val],
-        x_test=x[test], y_test=y[test],
+        x_test=x[test], y_test=y[test], preprocessing=image_preprocessing("rgb", 1.0),
     )
