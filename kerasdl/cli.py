@@ -1,6 +1,7 @@
 """The `kerasdl` command: `kerasdl list`, `kerasdl run NAME [FLAGS]`,
 `kerasdl tune NAME [FLAGS]`, `kerasdl word2vec neighbors|analogy ...`,
-`kerasdl models`, `kerasdl info|predict|export MODEL ...`.
+`kerasdl gan sample --model DIR ...`, `kerasdl models`,
+`kerasdl info|predict|export MODEL ...`.
 
 `kerasdl run NAME` calls the same `main()` as `python apps/NAME.py`; the
 apps are installed with the package as `kerasdl.apps`.
@@ -67,6 +68,24 @@ def _parser(apps):
                             help="a word2vec run folder, or vectors in word2vec text format")
         action.add_argument("-k", "--top", type=flags.positive_int, default=top,
                             help="how many words to show")
+    gan = commands.add_parser("gan", help="draw from a trained GAN: kerasdl gan sample "
+                                          "--model DIR [--n 64] [--label 3]")
+    gan_actions = gan.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sample = gan_actions.add_parser("sample", help="write a grid of new samples to a PNG",
+                                    formatter_class=flags.HelpFormatter)
+    sample.add_argument("--model", required=True,
+                        help="a GAN run folder, its generator/ folder, or a .keras file")
+    sample.add_argument("--n", type=flags.positive_int, default=64, help="how many images")
+    sample.add_argument("--label", type=int, default=None,
+                        help="the class to draw (conditional GANs only)")
+    sample.add_argument("--columns", type=flags.positive_int, default=8,
+                        help="images per row")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the noise")
+    sample.add_argument("--output", default="gan_samples.png", help="the PNG to write")
+    sample.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --output")
+    sample.add_argument("--backend", choices=names.BACKENDS, default=None,
+                        help="Keras backend; by default $KERAS_BACKEND")
     models = commands.add_parser("models", help="list the saved models and their cards",
                                  formatter_class=flags.HelpFormatter)
     models.add_argument("--root", default="saved_models", help="folder of saved models")
@@ -145,6 +164,46 @@ def explore_vectors(action, model, words, top):
             print(f"  {word:20} {score:.3f}")
 
 
+def sample_gan(args):
+    """Runs `kerasdl gan sample`: draws `args.n` images from a saved
+    generator and writes them as a grid."""
+    from pathlib import Path
+
+    from kerasdl.errors import UsageError
+
+    output = Path(args.output)
+    if output.exists() and not args.overwrite:
+        raise UsageError(f"{output} exists; choose another --output, or pass --overwrite")
+    flags.use_backend(args.backend)
+    from kerasdl import cards, generation
+    from kerasdl.callbacks.samples import save_grid
+
+    model = Path(args.model)
+    generator, card = cards.load(model / "generator" if (model / "generator").is_dir()
+                                 else model)
+    if len(generator.inputs) == 2:
+        classes = _classes(generator)
+        if args.label is None or not 0 <= args.label < classes:
+            raise UsageError(f"{args.model} is a conditional GAN: --label must be one of "
+                             f"0-{classes - 1}, got {args.label}")
+    elif args.label is not None:
+        raise UsageError(f"{args.model} is not a conditional GAN, so it takes no --label")
+    images = generation.sample(generator, args.n, args.label, seed=args.seed)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    save_grid(images, output, args.columns)
+    if args.label is not None and card:
+        print(f"Class {args.label}: {card['class_names'][args.label]}")
+    print(f"Wrote {args.n} samples to {output}")
+
+
+def _classes(generator):
+    """The number of classes a conditional generator's label embedding has."""
+    import keras
+
+    return next(layer.input_dim for layer in generator.layers
+                if isinstance(layer, keras.layers.Embedding))
+
+
 def _tune_parser(app):
     parser = flags.ArgumentParser(
         prog=f"kerasdl tune {app}", formatter_class=flags.HelpFormatter,
@@ -198,6 +257,10 @@ def main(argv=None):
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return flags.run_main(lambda _: explore_vectors(
             args.action, args.model, args.words, args.top), [])
+    if args.command == "gan":
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return flags.run_main(lambda _: sample_gan(args), [])
     if args.command == "models":
         from kerasdl import cards
 

@@ -23,6 +23,7 @@ TASKS = {
     "mnist_0_4": ("mnist", tuple(range(5))),
     "mnist_5_9": ("mnist", tuple(range(5, 10))),
 }
+GENERATOR_LOSSES = ("non_saturating", "minimax")
 TRANSFER_MODES = ("scratch", "frozen", "finetune", "all", "pretrain")
 BACKBONES = ("mobilenet_v3_small", "efficientnet_b0", "resnet50")
 EXPORT_FORMATS = ("keras", "tf_saved_model", "onnx")

@@ -76,7 +76,7 @@ def test_list_names_the_apps():
     result = kerasdl("list")
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ["autoencoder", "classification", "transfer_learning", "word2vec"]
+    assert names == ["autoencoder", "classification", "gan", "transfer_learning", "word2vec"]
     assert "Image classification:" in result.stdout
 
 

@@ -14,6 +14,8 @@ _impl = importlib.import_module(f"kerasdl.backend.{keras.backend.backend()}")
 device_info = _impl.device_info
 clear_caches = _impl.clear_caches
 LOOKUP_COMPILE_OPTIONS = _impl.LOOKUP_COMPILE_OPTIONS
+minimize = _impl.minimize
+train_step = _impl.train_step
 
 
 def describe():

@@ -1,6 +1,7 @@
 """JAX implementations of the kerasdl backend functions."""
 
 import jax
+import keras
 
 
 def device_info():
@@ -20,3 +21,70 @@ def clear_caches():
 # `Model.compile` options for models made of embedding lookups (word2vec):
 # Keras' defaults (XLA, one step per call) are the fastest measured on JAX.
 LOOKUP_COMPILE_OPTIONS = {}
+
+
+# The StatelessScope of each `train_step` running, innermost last, with the
+# variables it maps: `minimize` computes inside it.
+_steps = []
+
+
+def train_step(model, step, state, data):
+    """Runs `step(data)`, the stateful body of `model.train_step`, as JAX's
+    trainer calls it: `model.train_step(state, data)`.
+
+    JAX's trainer threads the values of all variables through the step as
+    `state`. This maps the model's, its optimizer's and its metrics' variables
+    to those values in a `keras.StatelessScope`, so that `step` can read and
+    assign variables as on the other backends, and returns the assigned
+    values as the new state.
+
+    Returns:
+        `(logs, new_state)`.
+    """
+    groups = (model.trainable_variables, model.non_trainable_variables,
+              model.optimizer.variables, model.metrics_variables)
+    variables = [v for group in groups for v in group]
+    values = [x for group in state for x in group]
+    with keras.StatelessScope(list(zip(variables, values))) as scope:
+        _steps.append((scope, variables))
+        try:
+            logs = step(data)
+        finally:
+            _steps.pop()
+    return logs, tuple([scope.get_current_value(v) for v in group] for group in groups)
+
+
+def minimize(loss_fn, variables, optimizer):
+    """Takes one optimizer step on `variables` down the gradient of `loss_fn`,
+    inside a `train_step`.
+
+    The loss is differentiated as a pure function of the values of
+    `variables` (`jax.value_and_grad`); the updates it makes to other
+    variables, such as BatchNorm statistics, come back as auxiliary outputs
+    and are assigned afterwards, like the optimizer's.
+
+    Args:
+        loss_fn: a function of no arguments that returns `(loss, aux)`, a
+            scalar loss and any other outputs (a tuple or dict of tensors).
+        variables: the Keras variables to update.
+        optimizer: a built Keras optimizer that knows `variables`.
+
+    Returns:
+        `(loss, aux)`, as computed before the step.
+    """
+    scope, known = _steps[-1]
+    targets = {id(v) for v in variables}
+    others = [v for v in known if id(v) not in targets]
+
+    def loss_and_updates(values):
+        mapping = [(v, scope.get_current_value(v)) for v in others]
+        with keras.StatelessScope(mapping + list(zip(variables, values))) as inner:
+            loss, aux = loss_fn()
+        return loss, (aux, [inner.get_current_value(v) for v in others])
+
+    (loss, (aux, updates)), grads = jax.value_and_grad(loss_and_updates, has_aux=True)(
+        [scope.get_current_value(v) for v in variables])
+    for variable, value in zip(others, updates):
+        scope.add_update((variable, value))
+    optimizer.apply(grads, variables)
+    return loss, aux

@@ -20,3 +20,28 @@ def clear_caches():
 # `Model.compile` options for models made of embedding lookups (word2vec):
 # Keras' defaults (eager; PyTorch takes one step per call).
 LOOKUP_COMPILE_OPTIONS = {}
+
+
+def minimize(loss_fn, variables, optimizer):
+    """Takes one optimizer step on `variables` down the gradient of `loss_fn`.
+
+    Args:
+        loss_fn: a function of no arguments that returns `(loss, aux)`, a
+            scalar loss and any other outputs (a tuple or dict of tensors).
+        variables: the Keras variables to update.
+        optimizer: a built Keras optimizer that knows `variables`.
+
+    Returns:
+        `(loss, aux)`, as computed before the step.
+    """
+    loss, aux = loss_fn()
+    grads = torch.autograd.grad(loss, [v.value for v in variables])
+    with torch.no_grad():
+        optimizer.apply(grads, variables)
+    return loss, aux
+
+
+def train_step(model, step, data):
+    """Runs `step(data)`, the stateful body of `model.train_step`, as
+    PyTorch's trainer calls it: `model.train_step(data)`."""
+    return step(data)

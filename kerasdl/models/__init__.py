@@ -27,3 +27,4 @@ from kerasdl.models.transfer import (
     set_trainable,
     with_new_head,
 )
+from kerasdl.models.gan import GAN, OptimizerPair, build_discriminator, build_generator
