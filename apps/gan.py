@@ -83,37 +83,41 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Model
     num_classes = images.num_classes if config["conditional"] else None
     generator = models.build_generator(images.input_shape, config["latent_dim"],
-                                       config["width"], num_classes)
-    discriminator = models.build_discriminator(images.input_shape, config["width"],
+                                       config["g_width"], num_classes)
+    discriminator = models.build_discriminator(images.input_shape, config["d_width"],
                                                config["dropout"], num_classes)
     gan = models.GAN(generator, discriminator, label_smoothing=config["label_smoothing"],
                      generator_loss=config["generator_loss"], seed=config["seed"])
     gan.compile(keras.optimizers.Adam(config["lr_d"], beta_1=config["beta_1"]),
-                keras.optimizers.Adam(config["lr_g"], beta_1=config["beta_1"]))
+                keras.optimizers.Adam(config["lr_g"], beta_1=config["beta_1"],
+                                      use_ema=config["ema"] > 0,
+                                      ema_momentum=config["ema"] or 0.99))
     print(f"Model: generator {generator.count_params():,} parameters, discriminator "
           f"{discriminator.count_params():,}", flush=True)
 
-    # Train, drawing from the same noise after every epoch: 8 per class in
-    # rows of 10 classes when conditional, else 64.
+    # Train, drawing from the same noise after every epoch (8 per class in
+    # rows of 10 classes when conditional, else 64), and measuring FID.
     rng = np.random.default_rng(config["seed"])
     if num_classes:
         fixed = [rng.standard_normal((8 * num_classes, config["latent_dim"])).astype("float32"),
                  np.tile(np.arange(num_classes, dtype="int32"), 8)]
     else:
         fixed = rng.standard_normal((64, config["latent_dim"])).astype("float32")
+    n = min(config["fid_samples"], len(images.x_test))
+    labels = rng.integers(0, num_classes, n).astype("int32") if num_classes else None
+    features = generation.feature_model(cards.load(classifier_dir)[0])
     start = time.perf_counter()
     training.fit(gan, (images.x_train, images.y_train), None, epochs=config["epochs"],
                  batch_size=config["batch_size"], output_dir=output_dir,
-                 callbacks=[SampleGrid(output_dir, fixed, num_classes or 8)])
+                 callbacks=[SampleGrid(output_dir, fixed, num_classes or 8),
+                            generation.FIDMonitor(features, images.x_test[:n], n, labels,
+                                                  seed=config["seed"])])
     train_seconds = round(time.perf_counter() - start, 1)
 
     # Evaluate: FID against the test images on the classifier's features,
     # with its references, and class coverage.
-    classifier, classifier_card = cards.load(classifier_dir)
-    n = min(config["fid_samples"], len(images.x_test))
-    labels = rng.integers(0, num_classes, n) if num_classes else None
+    generator = gan.averaged_generator()
     generated = generation.sample(generator, n, labels, seed=config["seed"])
-    features = generation.feature_model(classifier)
     scores = generation.evaluate(features, generated, images.x_test[:n], images.x_train,
                                  seed=config["seed"])
     metrics = {"app": APP, "dataset": images.name, "data_source": images.source,
@@ -169,6 +173,10 @@ def parse_config(argv=None):
     parser.add_argument("--generator-loss", choices=names.GENERATOR_LOSSES, default=None,
                         help="non_saturating: maximise log D(G(z)); minimax: minimise "
                              "log(1 - D(G(z)))" + preset_help("generator_loss"))
+    parser.add_argument("--ema", type=flags.fraction, default=None,
+                        help="momentum of the moving average of the generator's weights "
+                             "that is sampled from; 0 samples the last weights"
+                             + preset_help("ema"))
     parser.add_argument("--fid-model", default=None,
                         help="classifier folder whose features FID uses (default: "
                              "saved_models/DATASET_vgg if present, else one trained first)")
@@ -182,7 +190,9 @@ def parse_config(argv=None):
         "dataset": args.dataset,
         "conditional": args.conditional,
         "latent_dim": args.latent_dim or preset["latent_dim"],
-        "width": preset["width"],
+        "g_width": preset["g_width"],
+        "d_width": preset["d_width"],
+        "ema": preset["ema"] if args.ema is None else args.ema,
         "dropout": preset["dropout"],
         "label_smoothing": (preset["label_smoothing"] if args.label_smoothing is None
                             else args.label_smoothing),

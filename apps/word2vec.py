@@ -3,7 +3,8 @@
 Trains word vectors on text8 (or any plain-text file) and evaluates them on
 WordSim-353 (Spearman correlation) and the Google analogies (3CosAdd
 accuracy among the 30,000 most frequent words). The run writes
-metrics.json, vectors.txt (word2vec text format), vectors.tsv and
+metrics.json, vectors.txt (word2vec text format), model/ (the vectors as a
+Keras Embedding model from word ids, with its card), vectors.tsv and
 metadata.tsv (for the TensorBoard Embedding Projector) and words.png (a PCA
 map of a few words) into --output-dir. Explore the vectors with
 `kerasdl word2vec neighbors --model DIR WORD...` and
@@ -26,7 +27,7 @@ PLOT_WORDS = ("one two three four five six seven eight nine ten "
 PROBE_WORDS = ("five", "france", "king", "monday", "computer")
 
 
-def train_and_evaluate(config, output_dir, overwrite=False):
+def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     """Trains word vectors and evaluates them, as `config` says.
 
     Args:
@@ -35,6 +36,7 @@ def train_and_evaluate(config, output_dir, overwrite=False):
             and `dry_run`.
         output_dir: the folder for everything the run writes.
         overwrite: replace a finished run in `output_dir`.
+        command: the command line that made the run, for the card.
 
     Returns:
         The metrics dict, also written to `output_dir/metrics.json`.
@@ -42,7 +44,7 @@ def train_and_evaluate(config, output_dir, overwrite=False):
     # Imported here, once the backend is chosen (see flags.use_backend).
     import keras
 
-    from kerasdl import backend, embeddings, plots, runs, training
+    from kerasdl import backend, cards, embeddings, plots, runs, training
     from kerasdl.data import text
     from kerasdl.models import word2vec
 
@@ -103,6 +105,17 @@ def train_and_evaluate(config, output_dir, overwrite=False):
         points = plots.pca_2d(vectors.vectors[[vectors.index[w] for w in shown]])
         plots.word_map(points, shown, output_dir / "words.png",
                        title=f"{model.name}: PCA of {len(shown)} word vectors")
+    embedding = word2vec.embedding_model(model)
+    card = cards.make_card(
+        embedding, app=APP, dataset=Path(corpus).stem, class_names=[],
+        preprocessing={"word_ids": f"line i + 1 of {embeddings.VECTORS_FILE} is word id i, "
+                                   f"the {len(vocabulary):,} words of min count "
+                                   f"{config['min_count']}, most frequent first"},
+        metrics={"wordsim_spearman": metrics.get("similarity", {}).get("spearman"),
+                 "analogy_accuracy": metrics.get("analogies", {}).get("accuracy"),
+                 "train_seconds": metrics["train_seconds"]},
+        seed=config["seed"], command=command)
+    cards.save(embedding, output_dir / "model", card)
     runs.write_metrics(output_dir, metrics)
 
     summary = [f"{metrics['words_per_second']:,} words/s"]
@@ -188,7 +201,8 @@ def parse_config(argv=None):
 def main(argv=None):
     config, args = parse_config(argv)
     print(f"Config: {json.dumps(config)}", flush=True)
-    return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite)
+    return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite,
+                              command=flags.command_line(APP, argv))
 
 
 if __name__ == "__main__":

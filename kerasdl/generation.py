@@ -116,3 +116,30 @@ def evaluate(features, generated, real_test, real_train, seed=0):
               "fid_train_test": frechet_distance(train, test)}
     scores["fid_ratio"] = scores["fid"] / scores["fid_real_halves"]
     return {**scores, **class_coverage(probabilities)}
+
+
+class FIDMonitor(keras.callbacks.Callback):
+    """Logs the FID of a `GAN`'s samples against real images as `fid` after
+    every epoch, so that it appears in the progress bar, the history and the
+    learning curves beside the losses.
+
+    The samples come from `GAN.averaged_generator()`, drawn from the same
+    seeded noise (and labels) each time.
+
+    Args:
+        features: a model from `feature_model`.
+        real: the real images to compare with.
+        n: the number of samples.
+        labels: for a conditional GAN, one label per sample.
+        seed: seed of the noise.
+    """
+
+    def __init__(self, features, real, n, labels=None, seed=0):
+        super().__init__()
+        self.features, self.n, self.labels, self.seed = features, n, labels, seed
+        self.real, _ = features.predict(real, batch_size=1000, verbose=0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        generated = sample(self.model.averaged_generator(), self.n, self.labels, self.seed)
+        fake, _ = self.features.predict(generated, batch_size=1000, verbose=0)
+        logs["fid"] = frechet_distance(fake, self.real)

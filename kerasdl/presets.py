@@ -115,15 +115,13 @@ TRANSFER_DRY_RUN = {"labels_per_class": [10, "all"], "min_epoch_size": 64}
 
 # The GAN app, per dataset: a DCGAN trained with Adam (beta_1 = 0.5, as in
 # the DCGAN paper) at the same rate for both nets, with one-sided label
-# smoothing. `width` is the filters of the generator's last upsampling
-# convolution and of the discriminator's first convolution.
-GAN = {
-    "mnist": {"latent_dim": 64, "width": 32, "dropout": 0.3, "label_smoothing": 0.1,
-              "generator_loss": "non_saturating", "epochs": 20, "batch_size": 128,
-              "lr": 2e-4, "beta_1": 0.5},
-    "fashion_mnist": {"latent_dim": 64, "width": 32, "dropout": 0.3,
-                      "label_smoothing": 0.1, "generator_loss": "non_saturating",
-                      "epochs": 20, "batch_size": 128, "lr": 2e-4, "beta_1": 0.5},
-}
+# smoothing. `g_width` is the filters of the generator's last upsampling
+# convolution, `d_width` those of the discriminator's first convolution (a
+# discriminator as wide as the generator fell behind it). Samples come from
+# the generator's weights averaged with momentum `ema`.
+_GAN = {"latent_dim": 64, "g_width": 32, "d_width": 64, "dropout": 0.3,
+        "label_smoothing": 0.1, "generator_loss": "non_saturating", "epochs": 20,
+        "batch_size": 128, "lr": 2e-4, "beta_1": 0.5, "ema": 0.999}
+GAN = {"mnist": _GAN, "fashion_mnist": _GAN}
 # Generated and real images compared by FID (the test set has 10,000).
 FID_SAMPLES = 10_000

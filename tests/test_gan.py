@@ -78,6 +78,29 @@ def test_each_phase_updates_only_its_net(phase, moves, stays):
     assert int(keras.ops.convert_to_numpy(optimizer.iterations)) == 4
 
 
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_the_averaged_generator_is_a_copy_with_the_moving_average(momentum):
+    gan = GAN(build_generator(SHAPE, latent_dim=4, width=4),
+              build_discriminator(SHAPE, width=4), seed=0)
+    gan.compile(keras.optimizers.Adam(1e-2),
+                keras.optimizers.Adam(1e-2, use_ema=True, ema_momentum=momentum))
+    gan.fit(X, Y, batch_size=16, epochs=2, verbose=0)
+    last = trainable(gan.generator)
+    statistics = [keras.ops.convert_to_numpy(v) for v in gan.generator.non_trainable_variables]
+    averaged = gan.averaged_generator()
+    assert averaged is not gan.generator and not any(changed(last, gan.generator))
+    same = [np.allclose(a, b) for a, b in zip(last, trainable(averaged))]
+    assert all(same) if momentum == 0 else not any(same)
+    # BatchNorm's moving statistics are re-estimated for the copy's weights.
+    assert not any(np.allclose(a, keras.ops.convert_to_numpy(b)) for a, b in
+                   zip(statistics, averaged.non_trainable_variables))
+
+
+def test_without_averaging_samples_come_from_the_generator():
+    gan = make_gan()
+    assert gan.averaged_generator() is gan.generator
+
+
 def test_minimax_loss_and_smoothing_are_options():
     gan = make_gan(generator_loss="minimax", label_smoothing=0.1)
     logs = gan.train_on_batch(X[:16], Y[:16], return_dict=True)
@@ -128,6 +151,7 @@ def test_gan_dry_run_and_sample_command(tmp_path, has_mnist, capsys):
     for name in ("samples/epoch_001.png", "progress.gif", "learning_curves.png",
                  "history.csv", "generator/model.keras"):
         assert (run / name).exists(), name
+    assert "fid" in (run / "history.csv").read_text().splitlines()[0].split(",")
     card = cards.read_card(run / "generator")
     assert card["app"] == "gan" and card["metrics"]["fid"] == metrics["fid"]
 

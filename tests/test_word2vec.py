@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdl import cli, embeddings
+from kerasdl import cards, cli, embeddings
 from kerasdl.data import text
 from kerasdl.errors import UsageError
 from kerasdl.models import word2vec
@@ -257,6 +257,12 @@ def test_word2vec_dry_run_and_explore(tmp_path, toy_corpus, capsys):
                  "history.csv", "config.json"):
         assert (out / name).exists(), name
     assert not (out / "backup").exists()
+    embedding, card = cards.load(out / "model")
+    assert card["app"] == "word2vec" and card["command"].startswith("kerasdl run word2vec")
+    saved = embeddings.load(out / "vectors.txt")
+    ids = np.array([[saved.index["two"], saved.index["red"]]], "int32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(embedding(ids))[0],
+                               saved.vectors[ids[0]], atol=1e-5)
 
     capsys.readouterr()
     assert cli.main(["word2vec", "neighbors", "--model", str(out), "two", "-k", "3"]) == 0

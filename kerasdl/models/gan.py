@@ -146,6 +146,8 @@ class GAN(keras.Model):
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim = generator.inputs[0].shape[-1]
         self.conditional = len(generator.inputs) == 2
+        self.num_classes = (generator.get_layer("generator_label_embedding").input_dim
+                            if self.conditional else None)
         self.label_smoothing = label_smoothing
         self.generator_loss = generator_loss
         self.noise = keras.random.SeedGenerator(seed)
@@ -171,6 +173,40 @@ class GAN(keras.Model):
         """The nets' inputs: images or noise, with the labels when conditional."""
         x = ops.convert_to_tensor(x)
         return [x, ops.convert_to_tensor(labels, "int32")] if self.conditional else x
+
+    def averaged_generator(self, calibration_samples=2000):
+        """The generator to sample from: when the generator's optimizer keeps
+        an exponential moving average of its weights (`use_ema=True`), a copy
+        of the generator with those averaged weights, else the generator.
+
+        Averaging the generator's weights over the last steps smooths out the
+        oscillation of GAN training and gives better samples than the last
+        step's weights. The copy's BatchNorm statistics are re-estimated for
+        its own weights on `calibration_samples` noise vectors (the moving
+        statistics were gathered with the unaveraged weights).
+
+        Returns:
+            A `keras.Model` with the generator's inputs and outputs.
+        """
+        optimizer = self.optimizer.generator
+        if not optimizer.use_ema:
+            return self.generator
+        average = keras.models.clone_model(self.generator)
+        average.set_weights(self.generator.get_weights())
+        optimizer.finalize_variable_values(average.trainable_variables)
+        # Copies of the averages: JAX's predict may donate the arrays it is given.
+        average.set_weights(average.get_weights())
+        noise = keras.random.normal((calibration_samples, self.latent_dim), seed=0)
+        labels = ops.arange(calibration_samples) % self.num_classes if self.conditional else None
+        norms = [layer for layer in average.layers
+                 if isinstance(layer, layers.BatchNormalization)]
+        momenta = [layer.momentum for layer in norms]
+        for layer in norms:
+            layer.momentum = 0.0
+        average(self._inputs(noise, labels), training=True)
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum
+        return average
 
     def sample_noise(self, n):
         return keras.random.normal((n, self.latent_dim), seed=self.noise)

@@ -96,3 +96,15 @@ def compile_word2vec(model, lr, total_steps):
 def word_vectors(model):
     """Returns the input embeddings of a word2vec model as a numpy array."""
     return ops.convert_to_numpy(model.get_layer(INPUT_EMBEDDINGS).embeddings)
+
+
+def embedding_model(model):
+    """Returns a model from word ids to their vectors, holding a copy of the
+    input embeddings of the word2vec `model`: what is reused, for instance
+    as a (frozen) first layer of another model. Word id `i` is line `i + 1`
+    of the run's vectors.txt."""
+    vectors = word_vectors(model)
+    return keras.Sequential(
+        [keras.Input((None,), dtype="int32", name="word_ids"),
+         layers.Embedding(*vectors.shape, weights=[vectors], name=INPUT_EMBEDDINGS)],
+        name=f"{model.name}_vectors")
