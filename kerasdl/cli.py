@@ -177,12 +177,13 @@ def sample_gan(args):
     flags.use_backend(args.backend)
     from kerasdl import cards, generation
     from kerasdl.callbacks.samples import save_grid
+    from kerasdl.models import generator_classes
 
     model = Path(args.model)
     generator, card = cards.load(model / "generator" if (model / "generator").is_dir()
                                  else model)
-    if len(generator.inputs) == 2:
-        classes = _classes(generator)
+    classes = generator_classes(generator)
+    if classes is not None:
         if args.label is None or not 0 <= args.label < classes:
             raise UsageError(f"{args.model} is a conditional GAN: --label must be one of "
                              f"0-{classes - 1}, got {args.label}")
@@ -194,14 +195,6 @@ def sample_gan(args):
     if args.label is not None and card:
         print(f"Class {args.label}: {card['class_names'][args.label]}")
     print(f"Wrote {args.n} samples to {output}")
-
-
-def _classes(generator):
-    """The number of classes a conditional generator's label embedding has."""
-    import keras
-
-    return next(layer.input_dim for layer in generator.layers
-                if isinstance(layer, keras.layers.Embedding))
 
 
 def _tune_parser(app):

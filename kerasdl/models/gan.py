@@ -20,6 +20,14 @@ def _label_inputs(num_classes, size, name):
     return label, embedded
 
 
+def generator_classes(generator):
+    """The number of classes a conditional generator from `build_generator`
+    draws (the rows of its label embedding), or `None` when unconditional."""
+    if len(generator.inputs) == 1:
+        return None
+    return generator.get_layer("generator_label_embedding").input_dim
+
+
 def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=64, num_classes=None):
     """Builds a DCGAN generator for images whose sides are multiples of 4.
 
@@ -145,9 +153,8 @@ class GAN(keras.Model):
         check_choice("generator loss", generator_loss, GENERATOR_LOSSES)
         self.generator, self.discriminator = generator, discriminator
         self.latent_dim = generator.inputs[0].shape[-1]
-        self.conditional = len(generator.inputs) == 2
-        self.num_classes = (generator.get_layer("generator_label_embedding").input_dim
-                            if self.conditional else None)
+        self.num_classes = generator_classes(generator)
+        self.conditional = self.num_classes is not None
         self.label_smoothing = label_smoothing
         self.generator_loss = generator_loss
         self.noise = keras.random.SeedGenerator(seed)
