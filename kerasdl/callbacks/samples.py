@@ -28,9 +28,10 @@ def save_grid(images, path, columns=8, zoom=2):
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """After every epoch, writes the generator's samples from the same noise
-    to `samples/epoch_NNN.png`; at the end of training, joins all of them
-    into `progress.gif`.
+    """After every epoch, writes a `GAN`'s samples from the same noise (drawn
+    by `GAN.averaged_generator()`, as FID and the saved generator are) to
+    `samples/epoch_NNN.png`; at the end of training, joins all of them into
+    `progress.gif`.
 
     Args:
         output_dir: the run's folder.
@@ -45,7 +46,7 @@ class SampleGrid(keras.callbacks.Callback):
         (self.output_dir / "samples").mkdir(parents=True, exist_ok=True)
 
     def on_epoch_end(self, epoch, logs=None):
-        images = self.model.generator.predict(self.inputs, verbose=0)
+        images = self.model.averaged_generator().predict(self.inputs, verbose=0)
         save_grid(images, self.output_dir / "samples" / f"epoch_{epoch + 1:03d}.png",
                   self.columns)
 
