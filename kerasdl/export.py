@@ -1,7 +1,11 @@
 """Export and reuse: other formats, inputs read as a model's card says, and
 the top classes of a prediction."""
 
+import importlib.util
 import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import keras
@@ -12,7 +16,8 @@ from kerasdl.errors import UsageError, check_choice
 # Each export format, and the backends that can produce it here (Keras
 # 3.15): PyTorch's SavedModel export fails in torch.export, and JAX's ONNX
 # (through jax2onnx) gives MaxPool nodes that onnxruntime rejects. A .keras
-# file loads on every backend, so any model can be exported from one of them.
+# file loads on every backend, so on another backend `export_model` hands the
+# model to one of these in a new process.
 FORMATS = {
     "keras": ("tensorflow", "jax", "torch"),
     "tf_saved_model": ("tensorflow", "jax"),
@@ -25,15 +30,17 @@ def export_model(model, path, format, overwrite=False):
     """Writes `model` to `path` in `format`: `"keras"` (`model.save`), or
     `"tf_saved_model"` or `"onnx"` (`model.export`).
 
+    When the running backend cannot produce `format` (`FORMATS`), the model
+    is saved as a .keras file and exported by `kerasdl export` on an
+    installed backend that can, in a new process: the same weights, so the
+    same predictions.
+
     Raises:
-        UsageError: for an unknown format, one the running backend cannot
-            produce, or an existing `path` without `overwrite`.
+        UsageError: for an unknown format, one that no installed backend can
+            produce, an existing `path` without `overwrite`, or a failed
+            export.
     """
     check_choice("format", format, FORMATS)
-    backend = keras.backend.backend()
-    if backend not in FORMATS[format]:
-        raise UsageError(f"The {backend} backend cannot export {format}; use one of: "
-                         f"{', '.join(FORMATS[format])} (--backend)")
     path = Path(path)
     if format == "keras" and path.suffix != ".keras":
         raise UsageError(f"A Keras model file must end in .keras, got {str(path)!r}")
@@ -42,6 +49,9 @@ def export_model(model, path, format, overwrite=False):
             raise UsageError(f"{path} already exists; pass --overwrite to replace it")
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
+    backend = keras.backend.backend()
+    if backend not in FORMATS[format]:
+        return _export_on_another_backend(model, path, format, backend)
     if format == "keras":
         model.save(path)
     else:
@@ -52,6 +62,30 @@ def export_model(model, path, format, overwrite=False):
         except ImportError as error:
             raise UsageError(f"Exporting {format} needs a package that is not installed: "
                              f"{error}") from None
+    return path
+
+
+def _export_on_another_backend(model, path, format, backend):
+    """Exports `model` through `kerasdl export` on the first installed
+    backend of `FORMATS[format]`, from a temporary .keras file."""
+    able = FORMATS[format]
+    other = next((name for name in able if importlib.util.find_spec(name)), None)
+    if other is None:
+        raise UsageError(f"The {backend} backend cannot export {format}, and none of the "
+                         f"backends that can is installed: {', '.join(able)}")
+    print(f"The {backend} backend cannot export {format}; exporting the same weights "
+          f"with the {other} backend", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        saved = Path(folder) / "model.keras"
+        model.save(saved)
+        # The model is already in memory, so its loading was allowed: --unsafe.
+        result = subprocess.run(
+            [sys.executable, "-m", "kerasdl", "export", str(saved), "--format", format,
+             "--output", str(path), "--backend", other, "--unsafe"],
+            capture_output=True, text=True)
+    if result.returncode:
+        last = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        raise UsageError(f"Exporting {format} with the {other} backend failed: {last}")
     return path
 
 
