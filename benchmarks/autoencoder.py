@@ -6,7 +6,8 @@ pretraining, and checks each against its target.
 
 Targets: test binary cross-entropy per pixel at most 0.09 (dense, 32-d code)
 and 0.08 (conv); greedy pretraining plus fine-tuning beats the classifier
-trained from scratch on the same 100 labels per class. Each run goes to
+trained from scratch on the same 100 labels per class, on each of the app's
+draws of those labels (the table shows their mean, and each draw). Each run goes to
 runs/benchmarks/autoencoder-RUN-BACKEND (replaced if there). Prints a
 markdown table for BENCHMARKS.md; exits 1 if a target is missed.
 """
@@ -22,8 +23,9 @@ RUNS = {
     "dense": ([], lambda m: m["test_bce"] <= 0.09, "BCE <= 0.09"),
     "conv": (["--arch", "conv"], lambda m: m["test_bce"] <= 0.08, "BCE <= 0.08"),
     "greedy": (["--pretrain", "greedy"],
-               lambda m: m["pretrained_accuracy"] > m["scratch_accuracy"],
-               "pretrained > scratch"),
+               lambda m: all(p > s for p, s in zip(m["pretrained_accuracies"],
+                                                   m["scratch_accuracies"])),
+               "pretrained > scratch on each draw"),
 }
 
 
@@ -43,12 +45,15 @@ def main():
             rows.append({"command": command, "run": name, "target": target,
                          "passed": check(metrics), "wall_seconds": wall, **metrics})
     print(f"\nHardware: {hardware()}\n")
-    print("| command | device | test BCE | test MSE | pretrained acc. | scratch acc. "
+    print("| command | device | test BCE | test MSE | pretrained acc. (per draw) "
+          "| scratch acc. (per draw) "
           "| target | wall s | met |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        accuracies = [f"{r[k]:.2%}" if k in r else "" for k in
-                      ("pretrained_accuracy", "scratch_accuracy")]
+        accuracies = []
+        for name in ("pretrained", "scratch"):
+            draws = ", ".join(f"{a:.2%}" for a in r.get(f"{name}_accuracies", []))
+            accuracies.append(f"{r[f'{name}_accuracy']:.2%} ({draws})" if draws else "")
         print(f"| `{r['command']}` | {r['device']} | {r['test_bce']:.4f} | "
               f"{r['test_mse']:.4f} | {' | '.join(accuracies)} | {r['target']} | "
               f"{r['wall_seconds']} | {'yes' if r['passed'] else 'NO'} |")

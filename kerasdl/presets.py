@@ -41,7 +41,9 @@ DRY_RUN_SIZES = {"train": 256, "val": 64, "test": 128}
 # The autoencoder app: a preset per architecture, and one for greedy
 # layer-wise pretraining (--pretrain greedy), where "epochs" counts the epochs
 # per encoder/decoder pair and the "finetune_" settings train the classifiers
-# on the labelled few. Pretraining helps the wider, denoising stack most.
+# on the labelled few, each on `label_draws` draws of them. Pretraining helps
+# a wide stack with strong masking noise most, as in stacked denoising
+# autoencoders (three layers of 1,000 units; see BENCHMARKS.md).
 AUTOENCODER = {
     "dense": {
         "model_options": {"code_size": 32, "hidden": [128, 64], "noise": 0.0,
@@ -60,13 +62,14 @@ AUTOENCODER = {
         "schedule": "cosine",
     },
     "greedy": {
-        "model_options": {"code_size": 32, "hidden": [512, 256], "noise": 0.2,
+        "model_options": {"code_size": 1000, "hidden": [1000, 1000], "noise": 0.5,
                           "noise_type": "masking"},
         "epochs": 10,
         "batch_size": 256,
         "lr": 2e-3,
         "schedule": "cosine",
         "labels_per_class": 100,
+        "label_draws": 3,
         "finetune_epochs": 30,
         "finetune_batch_size": 32,
         "finetune_lr": 1e-3,

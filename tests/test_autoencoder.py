@@ -145,8 +145,10 @@ def test_autoencoder_dry_run(tmp_path, has_mnist):
 def test_autoencoder_greedy_dry_run(tmp_path, has_mnist):
     metrics = run_app(tmp_path, "--pretrain", "greedy", "--labels-per-class", "2",
                       "--noise", "0.2", "--noise-type", "masking")
-    assert 0 <= metrics["pretrained_accuracy"] <= 1
-    assert 0 <= metrics["scratch_accuracy"] <= 1
+    for name in ("pretrained", "scratch"):  # --dry-run draws the labels once
+        assert [metrics[f"{name}_accuracy"]] == metrics[f"{name}_accuracies"]
+        assert 0 <= metrics[f"{name}_accuracy"] <= 1
+        assert (tmp_path / f"classifier_{name}_1" / "model.keras").exists()
     encoder = keras.saving.load_model(tmp_path / "encoder.keras")
     assert encoder.output.shape[-1] == metrics["code_size"]
 
