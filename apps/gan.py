@@ -72,10 +72,11 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     print(f"kerasdl {APP}: backend {keras.backend.backend()}, "
           f"device {backend.device_info()}", flush=True)
 
-    # Data: all training images (a GAN needs no validation split).
+    # Data: all training images; a validation split only when tuning, whose
+    # trials are scored by FID against it.
     images = data.load_run_images(config)
     print(f"Data: {images.name} from {images.source}: {len(images.x_train)} train, "
-          f"{len(images.x_test)} test", flush=True)
+          f"{len(images.x_val)} validation, {len(images.x_test)} test", flush=True)
     resumed = runs.prepare(output_dir, config, overwrite)
     classifier_dir = fid_classifier(config, output_dir)
     keras.utils.set_random_seed(config["seed"])
@@ -106,12 +107,15 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     n = min(config["fid_samples"], len(images.x_test))
     labels = rng.integers(0, num_classes, n).astype("int32") if num_classes else None
     features = generation.feature_model(cards.load(classifier_dir)[0])
+    monitored, fid_name = ((images.x_val, "val_fid") if len(images.x_val)
+                           else (images.x_test[:n], "fid"))
     start = time.perf_counter()
-    training.fit(gan, (images.x_train, images.y_train), None, epochs=config["epochs"],
-                 batch_size=config["batch_size"], output_dir=output_dir,
-                 callbacks=[SampleGrid(output_dir, fixed, num_classes or 8),
-                            generation.FIDMonitor(features, images.x_test[:n], n, labels,
-                                                  seed=config["seed"])])
+    history = training.fit(
+        gan, (images.x_train, images.y_train), None, epochs=config["epochs"],
+        batch_size=config["batch_size"], output_dir=output_dir,
+        callbacks=[SampleGrid(output_dir, fixed, num_classes or 8),
+                   generation.FIDMonitor(features, monitored, n, labels,
+                                         seed=config["seed"], name=fid_name)])
     train_seconds = round(time.perf_counter() - start, 1)
 
     # Evaluate: FID against the test images on the classifier's features,
@@ -127,6 +131,8 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                "params_discriminator": discriminator.count_params(),
                "epochs": config["epochs"], "train_seconds": train_seconds,
                "fid_classifier": str(classifier_dir), "fid_samples": n, **scores}
+    if len(images.x_val):
+        metrics["val_fid"] = history.history["val_fid"][-1]
     if num_classes:
         _, probabilities = features.predict(generated, batch_size=1000, verbose=0)
         metrics["label_accuracy"] = float((probabilities.argmax(-1) == labels).mean())

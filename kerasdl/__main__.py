@@ -2,4 +2,6 @@ import sys
 
 from kerasdl.cli import main
 
-sys.exit(main())
+# Guarded: `kerasdl tune` starts processes that import this module again.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -209,13 +209,16 @@ def _tune_parser(app):
                         help="search algorithm")
     parser.add_argument("--max-trials", type=flags.positive_int, default=10,
                         help="trials in all (hyperband sizes itself from --epochs)")
-    parser.add_argument("--objective", default=None,
-                        help="metric to optimise; names ending in 'loss' are minimised "
-                             "(default: val_accuracy, or val_loss for the autoencoder)")
+    parser.add_argument("--objective", default=names.TUNABLE_APPS[app],
+                        help="validation metric to optimise; names ending in 'loss' or "
+                             "'fid' are minimised")
     parser.add_argument("--output-dir", default=f"runs/tune-{app}",
                         help="folder of the search and of the retrained best model")
     parser.add_argument("--resume", action="store_true",
                         help="continue the search in --output-dir")
+    parser.add_argument("--trials-per-process", type=flags.non_negative_int, default=1,
+                        help="run the search this many trials at a time, each share in a "
+                             "new process, so that memory stays flat; 0: all in one")
     return parser
 
 
@@ -229,7 +232,8 @@ def tune(app_name, argv):
 
     return tuning.tune(
         app, config, tuner=args.tuner, max_trials=args.max_trials,
-        objective=args.objective, output_dir=args.output_dir, resume=args.resume)
+        objective=args.objective, output_dir=args.output_dir, resume=args.resume,
+        trials_per_process=args.trials_per_process)
 
 
 def main(argv=None):

@@ -13,6 +13,9 @@ from kerasdl.errors import UsageError
 
 VECTORS_FILE = "vectors.txt"
 ANALOGY_VOCABULARY = 30_000
+# Seed of the fixed split of a word-similarity set into a dev half and a
+# held-out half (`evaluate_similarity`).
+DEV_SEED = 0
 
 
 @dataclasses.dataclass
@@ -127,21 +130,34 @@ def read_similarity(path):
 def evaluate_similarity(vectors, path):
     """Spearman correlation between the cosines of word pairs and human scores.
 
+    Besides all the pairs, it scores a fixed random half of them (the dev
+    half, which `kerasdl tune word2vec` selects on) and the other half (the
+    held-out half, untouched by tuning).
+
     Args:
         vectors: `WordVectors`.
         path: a word-similarity file (see `read_similarity`), such as
             WordSim-353.
 
     Returns:
-        A dict: `spearman` over the pairs whose words are both known,
-        `pairs`, and `oov_pairs`, the pairs left out.
+        A dict: `spearman` over the pairs whose words are both known (`None`
+        for fewer than two), `dev_spearman` and `heldout_spearman` over the
+        known pairs of each half, `pairs`, and `oov_pairs`, the pairs left out.
     """
     pairs = read_similarity(path)
-    known = [(a, b, s) for a, b, s in pairs if a in vectors.index and b in vectors.index]
-    cosines = [float(vectors.unit[vectors.index[a]] @ vectors.unit[vectors.index[b]])
-               for a, b, _ in known]
+    dev = set(np.random.default_rng(DEV_SEED).permutation(len(pairs))[:len(pairs) // 2])
+    known = [(i, a, b, s) for i, (a, b, s) in enumerate(pairs)
+             if a in vectors.index and b in vectors.index]
+
+    def correlation(subset):
+        cosines = [float(vectors.unit[vectors.index[a]] @ vectors.unit[vectors.index[b]])
+                   for _, a, b, _ in subset]
+        return spearman(cosines, [s for *_, s in subset]) if len(subset) > 1 else None
+
     return {
-        "spearman": spearman(cosines, [s for *_, s in known]) if len(known) > 1 else None,
+        "spearman": correlation(known),
+        "dev_spearman": correlation([pair for pair in known if pair[0] in dev]),
+        "heldout_spearman": correlation([pair for pair in known if pair[0] not in dev]),
         "pairs": len(pairs),
         "oov_pairs": len(pairs) - len(known),
     }

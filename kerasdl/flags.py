@@ -31,17 +31,24 @@ class HelpFormatter(
         return super()._get_help_string(action)
 
 
-def positive_int(text):
-    """argparse type: an integer of at least 1."""
+def _int_from(text, least, kind):
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be a positive integer, got {text!r}"
-        )
+        value = least - 1
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be a {kind} integer, got {text!r}")
     return value
+
+
+def positive_int(text):
+    """argparse type: an integer of at least 1."""
+    return _int_from(text, 1, "positive")
+
+
+def non_negative_int(text):
+    """argparse type: an integer of at least 0."""
+    return _int_from(text, 0, "non-negative")
 
 
 def positive_float(text):

@@ -119,8 +119,8 @@ def evaluate(features, generated, real_test, real_train, seed=0):
 
 
 class FIDMonitor(keras.callbacks.Callback):
-    """Logs the FID of a `GAN`'s samples against real images as `fid` after
-    every epoch, so that it appears in the progress bar, the history and the
+    """Logs the FID of a `GAN`'s samples against real images after every
+    epoch, so that it appears in the progress bar, the history and the
     learning curves beside the losses.
 
     The samples come from `GAN.averaged_generator()`, drawn from the same
@@ -132,14 +132,17 @@ class FIDMonitor(keras.callbacks.Callback):
         n: the number of samples.
         labels: for a conditional GAN, one label per sample.
         seed: seed of the noise.
+        name: the name it is logged under, such as `"val_fid"` for
+            validation images.
     """
 
-    def __init__(self, features, real, n, labels=None, seed=0):
+    def __init__(self, features, real, n, labels=None, seed=0, name="fid"):
         super().__init__()
         self.features, self.n, self.labels, self.seed = features, n, labels, seed
+        self.name = name
         self.real, _ = features.predict(real, batch_size=1000, verbose=0)
 
     def on_epoch_end(self, epoch, logs=None):
         generated = sample(self.model.averaged_generator(), self.n, self.labels, self.seed)
         fake, _ = self.features.predict(generated, batch_size=1000, verbose=0)
-        logs["fid"] = frechet_distance(fake, self.real)
+        logs[self.name] = frechet_distance(fake, self.real)

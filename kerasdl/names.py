@@ -13,7 +13,9 @@ HEADS = ("multiclass", "multilabel", "binary")
 TUNERS = ("random", "hyperband", "bayesian", "grid")
 AUTOENCODERS = ("dense", "conv")
 NOISES = ("gaussian", "masking")
-TUNABLE_APPS = ("classification", "autoencoder")
+# The apps `kerasdl tune` searches, each with its default objective.
+TUNABLE_APPS = {"classification": "val_accuracy", "autoencoder": "val_loss",
+                "word2vec": "val_similarity", "transfer": "val_accuracy", "gan": "val_fid"}
 WORD2VEC_ARCHS = ("skipgram", "cbow")
 # Classification tasks: a dataset, or some of its classes (for transfer
 # learning), as (dataset, class indices).

@@ -154,7 +154,8 @@ def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batc
 
     Returns:
         A dict of metrics: backend, device, params, epochs_run,
-        train_seconds, test_loss, test_accuracy, keras_version.
+        train_seconds, val_loss and val_accuracy (of the last epoch, with a
+        validation set), test_loss, test_accuracy, keras_version.
 
     Raises:
         UsageError: for an unknown optimizer, schedule or head, or when the
@@ -169,11 +170,13 @@ def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batc
     result = model.evaluate(*test, batch_size=max(batch_size, 500), verbose=0,
                             return_dict=True)
     model.save(Path(output_dir) / "model.keras")
+    history = read_history(Path(output_dir) / "history.csv")
     return {
         **backend.describe(),
         "params": model.count_params(),
-        "epochs_run": len(read_history(Path(output_dir) / "history.csv")["epoch"]),
+        "epochs_run": len(history["epoch"]),
         "train_seconds": round(train_seconds, 1),
+        **{key: history[key][-1] for key in ("val_loss", "val_accuracy") if key in history},
         "test_loss": float(result["loss"]),
         "test_accuracy": float(result["accuracy"]),
         "keras_version": keras.__version__,

@@ -149,8 +149,9 @@ def transfer(load_base, images, modes, labels, settings, output_dir, command):
             result = {"labels_per_class": labels, "examples": int(len(pick)), "mode": mode,
                       "trainable_params": int(sum(np.prod(w.shape)
                                                   for w in model.trainable_weights)),
-                      **{key: metrics[key] for key in ("test_accuracy", "test_loss",
-                                                       "train_seconds", "epochs_run")}}
+                      **{key: metrics[key] for key in ("val_accuracy", "test_accuracy",
+                                                       "test_loss", "train_seconds",
+                                                       "epochs_run") if key in metrics}}
             cards.write_card(run_dir, cards.make_card(
                 model, app="transfer", dataset=images.name,
                 class_names=images.class_names, preprocessing=images.preprocessing,

@@ -185,10 +185,31 @@ def test_similarity_on_a_hand_made_file(tmp_path, hand_vectors):
     path.write_text("# comment\nWord 1\tWord 2\tHuman (mean)\n"
                     "a\tb\t9\nc\td\t8\na\tc\t3\na\te\t1\na\tzz\t5\n")
     result = embeddings.evaluate_similarity(hand_vectors, path)
-    assert result == {"spearman": pytest.approx(1.0), "pairs": 5, "oov_pairs": 1}
+    assert result["spearman"] == pytest.approx(1.0)
+    assert (result["pairs"], result["oov_pairs"]) == (5, 1)
     path.write_text("a b 1\nc d 2\na c 3\na e 4\n")
     assert embeddings.evaluate_similarity(hand_vectors, path)["spearman"] == \
         pytest.approx(-1.0)
+
+
+def test_similarity_dev_and_heldout_halves_split_the_pairs(tmp_path, hand_vectors):
+    """Each half scores its own pairs: with the scores of one half reversed,
+    that half correlates -1 and the other +1, whichever half is which."""
+    words = "abcde"
+    pairs = [(a, b) for i, a in enumerate(words) for b in words[i + 1:]]  # 10 pairs
+    path = tmp_path / "sim.tsv"
+    cosine = {(a, b): float(hand_vectors.unit[hand_vectors.index[a]]
+                            @ hand_vectors.unit[hand_vectors.index[b]]) for a, b in pairs}
+    path.write_text("".join(f"{a} {b} {cosine[a, b]}\n" for a, b in pairs))
+    halves = embeddings.evaluate_similarity(hand_vectors, path)
+    assert halves["dev_spearman"] == pytest.approx(1.0)
+    assert halves["heldout_spearman"] == pytest.approx(1.0)
+    dev = set(np.random.default_rng(embeddings.DEV_SEED).permutation(10)[:5])
+    path.write_text("".join(f"{a} {b} {-cosine[a, b] if i in dev else cosine[a, b]}\n"
+                            for i, (a, b) in enumerate(pairs)))
+    flipped = embeddings.evaluate_similarity(hand_vectors, path)
+    assert flipped["dev_spearman"] == pytest.approx(-1.0)
+    assert flipped["heldout_spearman"] == pytest.approx(1.0)
 
 
 def test_spearman_ranks_ties_by_their_mean():

@@ -38,7 +38,8 @@ def read_history(path):
 
 
 def plot_learning_curves(csv_path, png_path):
-    """Plots each metric with its validation twin, one panel per metric.
+    """Plots each metric with its validation twin, one panel per metric (a
+    validation metric without a twin, such as a GAN's `val_fid`, on its own).
 
     Args:
         csv_path: a `history.csv` written by `LearningCurves`.
@@ -46,13 +47,14 @@ def plot_learning_curves(csv_path, png_path):
     """
     history = read_history(csv_path)
     names = [k for k in history if k not in ("epoch", "learning_rate")
-             and not k.startswith("val_")]
+             and not (k.startswith("val_") and k[len("val_"):] in history)]
     if not names:
         return
     epochs = [e + 1 for e in history["epoch"]]
     fig = Figure(figsize=(5 * len(names), 3.8), layout="constrained")
     for ax, name in zip(fig.subplots(1, len(names), squeeze=False)[0], names):
-        ax.plot(epochs, history[name], "o-", label="train")
+        ax.plot(epochs, history[name], "o-",
+                label="validation" if name.startswith("val_") else "train")
         if any(v == v for v in history.get(f"val_{name}", [])):  # some not NaN
             ax.plot(epochs, history[f"val_{name}"], "s-", label="validation")
         ax.set_xlabel("epoch")

@@ -267,3 +267,15 @@ class GAN(keras.Model):
 def _bce(targets, logits):
     """Mean binary cross-entropy of `logits` against `targets`."""
     return ops.mean(keras.losses.binary_crossentropy(targets, logits, from_logits=True))
+
+
+# The GAN's search space for `kerasdl tune gan`, as data: settings of the
+# app's config (`presets.GAN`). The objective is the FID of the samples
+# against a validation split of the training images.
+SEARCH_SPACE = {
+    "lr_g": {"type": "float", "min": 1e-4, "max": 8e-4, "step": 2, "sampling": "log"},
+    "lr_d": {"type": "float", "min": 1e-4, "max": 8e-4, "step": 2, "sampling": "log"},
+    "latent_dim": {"type": "choice", "values": [32, 64, 128]},
+    "d_width": {"type": "choice", "values": [32, 64, 128]},
+    "label_smoothing": {"type": "choice", "values": [0.0, 0.1, 0.2]},
+}

@@ -161,3 +161,17 @@ def with_new_head(base, num_classes, augment=(), hidden=0, dropout=0.0,
     x = layers.Dense(num_classes)(x)
     outputs = layers.Activation("softmax", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+# The transfer app's search space for `kerasdl tune transfer`, as data:
+# settings of the app's config (`presets.TRANSFER`), for the new head and
+# its training on the target.
+SEARCH_SPACE = {
+    "lr": {"type": "float", "min": 1e-4, "max": 1e-2, "step": 10**0.5, "sampling": "log"},
+    "fine_tune_lr": {"type": "float", "min": 1e-5, "max": 1e-3, "step": 10**0.5,
+                     "sampling": "log"},
+    "unfreeze_blocks": {"type": "int", "min": 1, "max": 2},
+    "head_units": {"type": "choice", "values": [64, 128, 256]},
+    "head_dropout": {"type": "float", "min": 0.0, "max": 0.5, "step": 0.25},
+    "augment": {"type": "choice", "values": ["none", "shift"]},
+}

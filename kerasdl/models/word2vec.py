@@ -108,3 +108,14 @@ def embedding_model(model):
         [keras.Input((None,), dtype="int32", name="word_ids"),
          layers.Embedding(*vectors.shape, weights=[vectors], name=INPUT_EMBEDDINGS)],
         name=f"{model.name}_vectors")
+
+
+# word2vec's search space for `kerasdl tune word2vec`, as data: settings of
+# the app's config. The objective is the Spearman correlation on the dev
+# half of WordSim-353 (`embeddings.evaluate_similarity`).
+SEARCH_SPACE = {
+    "dim": {"type": "choice", "values": [50, 100, 200]},
+    "window": {"type": "choice", "values": [2, 5, 8]},
+    "negatives": {"type": "choice", "values": [5, 10]},
+    "lr": {"type": "float", "min": 0.0125, "max": 0.1, "step": 2, "sampling": "log"},
+}
