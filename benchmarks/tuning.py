@@ -32,9 +32,9 @@ BACKENDS = ("tensorflow", "jax", "torch")
 # brown.txt (1M words) keeps the word2vec search short.
 BROWN = Path(os.environ.get("KERASDL_DATA_DIR", "../shared/data")) / "corpora" / "brown.txt"
 APPS = {
-    "word2vec": ["--corpus", str(BROWN), "--epochs", "2", "--max-trials", "6"],
-    "transfer": ["--labels-per-class", "10", "--max-trials", "6"],
-    "gan": ["--epochs", "1", "--max-trials", "3"],
+    "word2vec": ["--corpus", str(BROWN), "--epochs", "2", "--max-trials", "4"],
+    "transfer": ["--labels-per-class", "10", "--max-trials", "4"],
+    "gan": ["--epochs", "1", "--max-trials", "2"],
 }
 
 
