@@ -352,7 +352,7 @@ def _search_in_processes(app, config, tuner, objective, max_trials, output_dir,
 
 def _trial_rows(tuner, space, objective):
     rows = []
-    for trial in tuner.oracle.trials.values():
+    for trial in sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id)):
         if trial.status != "COMPLETED":
             continue
         memory = {name: round(trial.metrics.get_last_value(name), 1)
