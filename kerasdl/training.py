@@ -176,7 +176,8 @@ def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batc
         "params": model.count_params(),
         "epochs_run": len(history["epoch"]),
         "train_seconds": round(train_seconds, 1),
-        **{key: history[key][-1] for key in ("val_loss", "val_accuracy") if key in history},
+        **{key: history[key][-1] for key in ("val_loss", "val_accuracy")
+           if key in history and history[key][-1] == history[key][-1]},  # not NaN
         "test_loss": float(result["loss"]),
         "test_accuracy": float(result["accuracy"]),
         "keras_version": keras.__version__,

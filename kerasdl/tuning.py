@@ -140,6 +140,8 @@ class AppTuning:
         scores: the metrics of a run -> a dict of the validation figures
             that can be objectives.
         prepare: the app config -> the config that trials start from.
+        retrain_on_validation: retrain the best configuration on train plus
+            validation; else as the trials trained.
     """
 
     space: dict
@@ -147,6 +149,7 @@ class AppTuning:
     targets: object = None
     scores: object = None
     prepare: object = None
+    retrain_on_validation: bool = True
 
 
 APPS = {
@@ -157,9 +160,11 @@ APPS = {
                              prepare=_trained_whole),
     "word2vec": AppTuning(word2vec.SEARCH_SPACE,
                           scores=lambda m: {"val_similarity": m["similarity"]["dev_spearman"]}),
+    # The few labelled examples are drawn from the training split, so a
+    # larger one would draw others: the best is retrained on the same ones.
     "transfer": AppTuning(transfer.SEARCH_SPACE,
                           scores=lambda m: {"val_accuracy": m["results"][-1]["val_accuracy"]},
-                          prepare=_one_transfer_run),
+                          prepare=_one_transfer_run, retrain_on_validation=False),
     "gan": AppTuning(gan.SEARCH_SPACE, scores=lambda m: {"val_fid": m["val_fid"]},
                      prepare=_with_validation),
 }
@@ -406,9 +411,9 @@ def write_trials(tuner, space, objective, output_dir):
 def tune(app, config, *, tuner, max_trials, objective, output_dir, resume=False,
          trials_per_process=1):
     """Searches the app's space (`APPS`) for its objective (`TUNABLE_APPS`),
-    then retrains the best
-    configuration on train plus validation with the app's own
-    `train_and_evaluate` and evaluates it on the test split.
+    then retrains the best configuration with the app's own
+    `train_and_evaluate` (on train plus validation, except for the transfer
+    app's few labels) and evaluates it on the test split.
 
     Args:
         app: the app module, whose `train_and_evaluate` retrains the best.
@@ -468,8 +473,11 @@ def tune(app, config, *, tuner, max_trials, objective, output_dir, resume=False,
     ranked = write_trials(search, space, objective, output_dir)
     best = {k: ranked[0][k] for k in space}
     print(f"Trials completed: {len(ranked)}; the best, {objective} "
-          f"{ranked[0][objective]:.4f}, had {best}. Retraining it on train + validation.",
+          f"{ranked[0][objective]:.4f}, had {best}. Retraining it"
+          f"{' on train + validation' if app_tuning.retrain_on_validation else ''}.",
           flush=True)
-    best_config = {**apply(config, best), "validation_size": 0}
+    best_config = apply(config, best)
+    if app_tuning.retrain_on_validation:
+        best_config["validation_size"] = 0
     metrics = app.train_and_evaluate(best_config, output_dir / "best", overwrite=resume)
     return {**metrics, "best_hyperparameters": best}

@@ -162,8 +162,8 @@ def test_transfer_trials_tune_one_mode_on_one_labels_count(tmp_path, has_mnist):
         [result] = run["results"]
         assert (result["mode"], result["labels_per_class"]) == ("finetune", 10)
         assert float(trial["val_accuracy"]) == pytest.approx(result["val_accuracy"])
-    [best] = metrics["results"]
-    assert best["mode"] == "finetune" and "test_accuracy" in best
+    [best] = metrics["results"]  # retrained on the same few labels, validation kept
+    assert best["mode"] == "finetune" and "test_accuracy" in best and "val_accuracy" in best
     with pytest.raises(UsageError, match="drop --mode pretrain"):
         search(tmp_path / "pretrain", "--mode", "pretrain", app="transfer")
 
