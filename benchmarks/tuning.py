@@ -1,6 +1,7 @@
 """Tuning targets: runs `kerasdl tune` searches and checks them.
 
     python benchmarks/tuning.py [--runs hyperband memory apps] [--backends ...]
+                                [--apps word2vec transfer gan]
 
 - hyperband: `kerasdl tune classification --tuner hyperband --epochs 9` on
   MNIST (TensorFlow); the best configuration, retrained on train plus
@@ -94,9 +95,9 @@ def memory(root, backends):
     return rows
 
 
-def apps(root):
+def apps(root, names):
     rows = []
-    for app, flags in APPS.items():
+    for app, flags in ((name, APPS[name]) for name in names):
         command, trials, best, wall = tune(app, [*flags, "--backend", "tensorflow"],
                                            root / f"tune-{app}-tensorflow")
         search = json.loads((root / f"tune-{app}-tensorflow" / "search.json").read_text())
@@ -121,6 +122,8 @@ def main():
                         default=["hyperband", "memory", "apps"])
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS),
                         help="backends of the memory run")
+    parser.add_argument("--apps", nargs="+", choices=list(APPS), default=list(APPS),
+                        help="apps of the apps run")
     parser.add_argument("--root", type=Path, default=Path("runs/benchmarks"))
     args = parser.parse_args()
     rows = []
@@ -129,7 +132,7 @@ def main():
     if "memory" in args.runs:
         rows += memory(args.root, args.backends)
     if "apps" in args.runs:
-        rows += apps(args.root)
+        rows += apps(args.root, args.apps)
     print(f"\nHardware: {hardware()}")
     append_jsonl(args.root / "tuning.jsonl", rows)
     return 0 if all(r["passed"] for r in rows) else 1
