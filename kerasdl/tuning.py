@@ -158,8 +158,10 @@ APPS = {
     "autoencoder": AppTuning(autoencoders.SEARCH_SPACE, _autoencoder,
                              lambda images: (images.x_train, images.x_val),
                              prepare=_trained_whole),
+    # Scored on a half of WordSim-353; the training corpus has no split.
     "word2vec": AppTuning(word2vec.SEARCH_SPACE,
-                          scores=lambda m: {"val_similarity": m["similarity"]["dev_spearman"]}),
+                          scores=lambda m: {"val_similarity": m["similarity"]["dev_spearman"]},
+                          retrain_on_validation=False),
     # The few labelled examples are drawn from the training split, so a
     # larger one would draw others: the best is retrained on the same ones.
     "transfer": AppTuning(transfer.SEARCH_SPACE,
@@ -355,9 +357,17 @@ def _search_in_processes(app, config, tuner, objective, max_trials, output_dir,
                              f"{part.exitcode}; see above); continue it with --resume")
 
 
-def _trial_rows(tuner, space, objective):
+def saved_trials(output_dir):
+    """The trials of the search in `output_dir`, as keras-tuner saved them
+    (`search/trial_*/trial.json`), without building its tuner (for fit
+    apps, that loads the data and builds a model)."""
+    return [kt.engine.trial.Trial.load(str(path))
+            for path in (Path(output_dir) / "search").glob("trial_*/trial.json")]
+
+
+def _trial_rows(trials, space, objective):
     rows = []
-    for trial in sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id)):
+    for trial in sorted(trials, key=lambda t: int(t.trial_id)):
         if trial.status != "COMPLETED":
             continue
         memory = {name: round(trial.metrics.get_last_value(name), 1)
@@ -370,14 +380,15 @@ def _trial_rows(tuner, space, objective):
     return rows
 
 
-def write_trials(tuner, space, objective, output_dir):
+def write_trials(trials, space, objective, output_dir):
     """Writes `trials.csv`, `trials.md` (sorted by the objective),
-    `best_hyperparameters.json` and `objective.png` for a finished search.
+    `best_hyperparameters.json` and `objective.png` for the `trials` of a
+    finished search (keras-tuner `Trial`s).
 
     Returns:
         The completed trials as dicts, best first.
     """
-    rows = _trial_rows(tuner, space, objective)
+    rows = _trial_rows(trials, space, objective)
     if not rows:
         raise UsageError("The search completed no trial; see the messages above")
     output_dir = Path(output_dir)
@@ -412,8 +423,9 @@ def tune(app, config, *, tuner, max_trials, objective, output_dir, resume=False,
          trials_per_process=1):
     """Searches the app's space (`APPS`) for its objective (`TUNABLE_APPS`),
     then retrains the best configuration with the app's own
-    `train_and_evaluate` (on train plus validation, except for the transfer
-    app's few labels) and evaluates it on the test split.
+    `train_and_evaluate` (on train plus validation where the app has a
+    validation split, except for the transfer app's few labels) and
+    evaluates it on the test split.
 
     Args:
         app: the app module, whose `train_and_evaluate` retrains the best.
@@ -465,12 +477,11 @@ def tune(app, config, *, tuner, max_trials, objective, output_dir, resume=False,
     if trials_per_process:
         _search_in_processes(app, config, tuner, objective, max_trials, output_dir,
                              trials_per_process)
-        search, _, _ = _make_tuner(app, config, tuner, objective, max_trials, output_dir)
     else:
         search, args, kwargs = _make_tuner(app, config, tuner, objective, max_trials,
                                            output_dir)
         search.search(*args, **kwargs)
-    ranked = write_trials(search, space, objective, output_dir)
+    ranked = write_trials(saved_trials(output_dir), space, objective, output_dir)
     best = {k: ranked[0][k] for k in space}
     print(f"Trials completed: {len(ranked)}; the best, {objective} "
           f"{ranked[0][objective]:.4f}, had {best}. Retraining it"

@@ -152,6 +152,9 @@ def test_word2vec_trials_are_app_runs_scored_on_the_dev_half(tmp_path):
             run["similarity"]["dev_spearman"], abs=1e-6)
     assert set(metrics["best_hyperparameters"]) == set(word2vec.SEARCH_SPACE)
     assert metrics["similarity"]["heldout_spearman"] is not None
+    # No validation split to add back: the best is retrained as its trial ran.
+    retrained = json.loads((tmp_path / "s" / "best" / "config.json").read_text())
+    assert "validation_size" not in retrained
 
 
 def test_transfer_trials_tune_one_mode_on_one_labels_count(tmp_path, has_mnist):
