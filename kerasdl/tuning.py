@@ -247,7 +247,8 @@ class _Session:
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
         self.trials_run += 1
-        if self.trials_run == self.session_trials:
+        # A search known to be over ends here rather than in another process.
+        if self.trials_run == self.session_trials and self.oracle.remaining_trials != 0:
             raise _SessionDone
 
 
