@@ -97,8 +97,8 @@ def memory(root, backends):
 
 def apps(root, names):
     rows = []
-    for app, flags in ((name, APPS[name]) for name in names):
-        command, trials, best, wall = tune(app, [*flags, "--backend", "tensorflow"],
+    for app in names:
+        command, trials, best, wall = tune(app, [*APPS[app], "--backend", "tensorflow"],
                                            root / f"tune-{app}-tensorflow")
         search = json.loads((root / f"tune-{app}-tensorflow" / "search.json").read_text())
         objective = search["objective"]
