@@ -2,15 +2,17 @@
 
 Trains a generator against a discriminator with the same code on
 TensorFlow, JAX and PyTorch; with --conditional, both nets see the class, so
-that one can ask for a given digit. The run writes samples/epoch_NNN.png
-(the same noise after every epoch), progress.gif, learning_curves.png (the
-losses), generator/ (the generator, model.keras, with its card), and
-metrics.json: FID
-between generated and test images on the features of a classifier of the
-same dataset (by default the one in saved_models/DATASET_vgg; trained first
-into --output-dir/fid_classifier where there is none), with the real-vs-real
-and train-vs-test references, and class coverage. `kerasdl gan sample`
-draws new grids from the saved generator.
+that one can ask for a given digit. Without it, both nets may see instead a
+cluster of the training images found without labels (--clusters, 50 on
+MNIST), and the saved generator draws the clusters by their sizes. The run
+writes samples/epoch_NNN.png (the same noise after every epoch),
+progress.gif, learning_curves.png (the losses), generator/ (the generator,
+model.keras, with its card), and metrics.json: FID between generated and
+test images on the features of a classifier of the same dataset (by default
+the one in saved_models/DATASET_vgg; trained first into
+--output-dir/fid_classifier where there is none), with the real-vs-real and
+train-vs-test references, and class coverage. `kerasdl gan sample` draws new
+grids from the saved generator.
 """
 
 import json
@@ -80,9 +82,17 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     resumed = runs.prepare(output_dir, config, overwrite)
     classifier_dir = fid_classifier(config, output_dir)
     keras.utils.set_random_seed(config["seed"])
+    # Without labels, the nets may be conditioned on clusters of the images.
+    targets, shares = images.y_train, None
+    if config["clusters"]:
+        targets = data.pixel_clusters(images.x_train, config["clusters"], seed=config["seed"])
+        shares = np.bincount(targets, minlength=config["clusters"]) / len(targets)
+        print(f"Clusters: {config['clusters']} k-means clusters of the training images' "
+              f"pixels (no labels), {shares.min():.1%} to {shares.max():.1%} of them each",
+              flush=True)
 
     # Model
-    num_classes = images.num_classes if config["conditional"] else None
+    num_classes = images.num_classes if config["conditional"] else config["clusters"] or None
     generator = models.build_generator(images.input_shape, config["latent_dim"],
                                        config["g_width"], num_classes)
     discriminator = models.build_discriminator(images.input_shape, config["d_width"],
@@ -97,35 +107,43 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
           f"{discriminator.count_params():,}", flush=True)
 
     # Train, drawing from the same noise after every epoch (8 per class in
-    # rows of 10 classes when conditional, else 64), and measuring FID.
+    # rows of 10 classes when conditional, else 64, of clusters drawn by
+    # their shares), and measuring FID.
     rng = np.random.default_rng(config["seed"])
-    if num_classes:
-        fixed = [rng.standard_normal((8 * num_classes, config["latent_dim"])).astype("float32"),
-                 np.tile(np.arange(num_classes, dtype="int32"), 8)]
-    else:
-        fixed = rng.standard_normal((64, config["latent_dim"])).astype("float32")
+    columns = num_classes if config["conditional"] else 8
+    fixed = rng.standard_normal((8 * columns, config["latent_dim"])).astype("float32")
     n = min(config["fid_samples"], len(images.x_test))
-    labels = rng.integers(0, num_classes, n).astype("int32") if num_classes else None
+    labels = None
+    if config["conditional"]:
+        fixed = [fixed, np.tile(np.arange(columns, dtype="int32"), 8)]
+        labels = rng.integers(0, num_classes, n).astype("int32")
+    elif shares is not None:
+        fixed = [fixed, rng.choice(len(shares), len(fixed), p=shares).astype("int32")]
+        labels = rng.choice(len(shares), n, p=shares).astype("int32")
     features = generation.feature_model(cards.load(classifier_dir)[0])
     monitored, fid_name = ((images.x_val, "val_fid") if len(images.x_val)
                            else (images.x_test[:n], "fid"))
     start = time.perf_counter()
     history = training.fit(
-        gan, (images.x_train, images.y_train), None, epochs=config["epochs"],
+        gan, (images.x_train, targets), None, epochs=config["epochs"],
         batch_size=config["batch_size"], output_dir=output_dir,
-        callbacks=[SampleGrid(output_dir, fixed, num_classes or 8),
+        callbacks=[SampleGrid(output_dir, fixed, columns),
                    generation.FIDMonitor(features, monitored, n, labels,
                                          seed=config["seed"], name=fid_name)])
     train_seconds = round(time.perf_counter() - start, 1)
 
     # Evaluate: FID against the test images on the classifier's features,
-    # with its references, and class coverage.
+    # with its references, and class coverage. A generator conditioned on
+    # clusters is evaluated and saved as the unconditional mixture of them.
     generator = gan.averaged_generator()
+    if shares is not None:
+        generator, labels = models.cluster_mixture(generator, shares), None
     generated = generation.sample(generator, n, labels, seed=config["seed"])
     scores = generation.evaluate(features, generated, images.x_test[:n], images.x_train,
                                  seed=config["seed"])
     metrics = {"app": APP, "dataset": images.name, "data_source": images.source,
-               "conditional": config["conditional"], "resumed": resumed,
+               "conditional": config["conditional"], "clusters": config["clusters"],
+               "resumed": resumed,
                **backend.describe(), "keras_version": keras.__version__,
                "params_generator": generator.count_params(),
                "params_discriminator": discriminator.count_params(),
@@ -133,7 +151,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                "fid_classifier": str(classifier_dir), "fid_samples": n, **scores}
     if len(images.x_val):
         metrics["val_fid"] = history.history["val_fid"][-1]
-    if num_classes:
+    if config["conditional"]:
         _, probabilities = features.predict(generated, batch_size=1000, verbose=0)
         metrics["label_accuracy"] = float((probabilities.argmax(-1) == labels).mean())
 
@@ -150,7 +168,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                f"train vs test {scores['fid_train_test']:.2f}); confident "
                f"{scores['confident']:.3f}, class entropy {scores['class_entropy']:.3f} "
                f"of {scores['max_entropy']:.3f}")
-    if num_classes:
+    if config["conditional"]:
         summary += f"; samples classified as the label asked {metrics['label_accuracy']:.3f}"
     print(f"{summary}. Results in {output_dir}", flush=True)
     return metrics
@@ -169,6 +187,10 @@ def parse_config(argv=None):
                         help="size of the noise vector" + preset_help("latent_dim"))
     parser.add_argument("--conditional", action="store_true",
                         help="class-conditional GAN: both nets see a label embedding")
+    parser.add_argument("--clusters", type=flags.non_negative_int, default=None,
+                        help="unconditional GANs: condition both nets on this many k-means "
+                             "clusters of the training images (no labels), sampled in "
+                             "proportion to their sizes; 0 for none" + preset_help("clusters"))
     parser.add_argument("--lr-g", type=flags.positive_float, default=None,
                         help="the generator's learning rate (default: --lr)")
     parser.add_argument("--lr-d", type=flags.positive_float, default=None,
@@ -189,12 +211,17 @@ def parse_config(argv=None):
     args = parser.parse_args(argv)
 
     preset = presets.GAN[args.dataset]
+    if args.conditional and args.clusters:
+        parser.error(f"argument --clusters: {args.clusters} is for unconditional GANs; "
+                     "drop it or --conditional")
     lr = args.lr or preset["lr"]
     config = {
         "app": APP,
         "backend": flags.use_backend(args.backend),
         "dataset": args.dataset,
         "conditional": args.conditional,
+        "clusters": (0 if args.conditional else preset["clusters"] if args.clusters is None
+                     else args.clusters),
         "latent_dim": args.latent_dim or preset["latent_dim"],
         "g_width": preset["g_width"],
         "d_width": preset["d_width"],

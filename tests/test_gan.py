@@ -7,8 +7,10 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdl import cards, cli, generation, training
-from kerasdl.models import GAN, build_discriminator, build_generator
+from kerasdl import cards, cli, data, generation, training
+from kerasdl.errors import UsageError
+from kerasdl.models import (GAN, ClusterPick, build_discriminator, build_generator,
+                            cluster_mixture, generator_classes)
 
 SHAPE = (8, 8, 1)
 RNG = np.random.default_rng(0)
@@ -194,3 +196,55 @@ def test_an_interrupted_fit_resumes_with_both_optimizers(tmp_path):
     # The backup of epoch 1 (the first) is restored: weights and both
     # optimizers' step counts.
     assert saved["epoch"] == 1 and saved["iterations"] == [4, 4] and saved["same"]
+
+
+def test_pixel_clusters_group_similar_images():
+    dark = RNG.random((30, *SHAPE)) * 0.1
+    light = 0.9 + RNG.random((20, *SHAPE)) * 0.1
+    clusters = data.pixel_clusters(np.concatenate([dark, light]), 2, seed=0)
+    assert clusters.dtype == np.int32
+    assert len(set(clusters[:30])) == 1 and len(set(clusters[30:])) == 1
+    assert clusters[0] != clusters[-1]
+    with pytest.raises(UsageError, match="Cannot make 60 clusters of 50 images"):
+        data.pixel_clusters(np.concatenate([dark, light]), 60)
+
+
+def test_a_cluster_mixture_draws_clusters_by_their_shares(tmp_path):
+    shares = [0.2, 0.5, 0.3]
+    noise = RNG.standard_normal((20000, 5)).astype("float32")
+    rest, cluster = ClusterPick(shares)(noise)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(rest), noise[:, 1:])
+    counts = np.bincount(keras.ops.convert_to_numpy(cluster), minlength=3) / len(noise)
+    np.testing.assert_allclose(counts, shares, atol=0.01)
+
+    generator = build_generator(SHAPE, latent_dim=4, width=4, num_classes=3)
+    mixture = cluster_mixture(generator, shares)
+    assert len(mixture.inputs) == 1 and tuple(mixture.inputs[0].shape) == (None, 5)
+    expected = generator.predict([noise[:8, 1:], keras.ops.convert_to_numpy(cluster)[:8]],
+                                 verbose=0)
+    mixture.save(tmp_path / "mixture.keras")
+    loaded = keras.models.load_model(tmp_path / "mixture.keras")
+    np.testing.assert_allclose(loaded.predict(noise[:8], verbose=0), expected, atol=1e-6)
+
+
+def test_the_app_takes_clusters_only_without_classes(capsys):
+    app = cli.load_app("gan")
+    assert app.parse_config(["--clusters", "50"])[0]["clusters"] == 50
+    assert app.parse_config(["--conditional"])[0]["clusters"] == 0
+    with pytest.raises(SystemExit) as error:
+        app.parse_config(["--conditional", "--clusters", "50"])
+    assert error.value.code == 2
+    assert "--clusters: 50 is for unconditional GANs" in capsys.readouterr().err
+
+
+def test_gan_dry_run_on_clusters_saves_an_unconditional_generator(tmp_path, has_mnist):
+    run = tmp_path / "run"
+    metrics = cli.load_app("gan").main(["--dry-run", "--backend", keras.backend.backend(),
+                                        "--output-dir", str(run), "--clusters", "5"])
+    assert metrics["clusters"] == 5 and np.isfinite(metrics["fid"])
+    generator, _ = cards.load(run / "generator")
+    assert generator_classes(generator) is None
+    grid = tmp_path / "grid.png"
+    assert cli.main(["gan", "sample", "--model", str(run), "--n", "16",
+                     "--output", str(grid)]) == 0
+    assert grid.exists()

@@ -10,5 +10,6 @@ from kerasdl.data.images import (
     load_images,
     load_task,
     load_run_images,
+    pixel_clusters,
 )
 from kerasdl.data.paths import DATA_DIR_ENV, data_dir

@@ -266,6 +266,41 @@ def labels_per_class(y, count, seed=0):
     return np.sort(np.concatenate(picked))
 
 
+def pixel_clusters(x, k, seed=0, iterations=30):
+    """Groups images into `k` clusters by k-means on their pixels, without
+    labels: similar-looking images (on MNIST, mostly one digit drawn one way)
+    share a cluster.
+
+    Args:
+        x: images, `(n, ...)`.
+        k: the number of clusters.
+        seed: seed of the first centres (`k` images picked at random).
+        iterations: the most assignment-and-update rounds; it stops earlier
+            when no image changes cluster.
+
+    Returns:
+        The cluster of each image, int32 `(n,)`.
+
+    Raises:
+        UsageError: when there are fewer images than clusters.
+    """
+    if not 0 < k <= len(x):
+        raise UsageError(f"Cannot make {k} clusters of {len(x)} images: choose 1 to {len(x)}")
+    x = np.asarray(x, "float32").reshape(len(x), -1)
+    centres = x[np.random.default_rng(seed).choice(len(x), k, replace=False)]
+    norms = (x ** 2).sum(axis=1, keepdims=True)
+    clusters = None
+    for _ in range(iterations):
+        distances = norms - 2 * x @ centres.T + (centres ** 2).sum(axis=1)
+        found = distances.argmin(axis=1).astype("int32")
+        if clusters is not None and np.array_equal(found, clusters):
+            break
+        clusters = found
+        for j in np.unique(clusters):
+            centres[j] = x[clusters == j].mean(axis=0)
+    return clusters
+
+
 def load_image_folder(folder, image_size, *, validation_size=0.1, test_size=0.2, seed=0):
     """Loads a folder of images with one subfolder per class, and splits it
     at random into train, validation and test sets.

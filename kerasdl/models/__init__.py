@@ -27,5 +27,5 @@ from kerasdl.models.transfer import (
     set_trainable,
     with_new_head,
 )
-from kerasdl.models.gan import (GAN, OptimizerPair, build_discriminator, build_generator,
-                                generator_classes)
+from kerasdl.models.gan import (GAN, ClusterPick, OptimizerPair, build_discriminator,
+                                build_generator, cluster_mixture, generator_classes)

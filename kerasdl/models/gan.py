@@ -1,7 +1,10 @@
 """A DCGAN for small images: generator and discriminator builders, and the
 `GAN` model whose `fit` alternates their updates on every backend."""
 
+import math
+
 import keras
+import numpy as np
 from keras import layers, ops
 
 from kerasdl import backend
@@ -101,6 +104,54 @@ def build_discriminator(image_shape=(28, 28, 1), width=64, dropout=0.3, num_clas
     logits = layers.Dense(1)(layers.Flatten()(x))
     inputs = images if label is None else [images, label]
     return keras.Model(inputs, logits, name="discriminator")
+
+
+@keras.saving.register_keras_serializable(package="kerasdl")
+class ClusterPick(layers.Layer):
+    """Splits noise vectors into a cluster and the noise for a generator
+    conditioned on clusters: the first component, mapped to a uniform number
+    by the normal CDF, picks cluster `i` with probability `shares[i]`; the
+    other components are the noise.
+
+    Args:
+        shares: the probability of each cluster, summing to 1.
+    """
+
+    def __init__(self, shares, **kwargs):
+        super().__init__(**kwargs)
+        self.shares = [float(share) for share in shares]
+
+    def call(self, inputs):
+        uniform = 0.5 * (1.0 + ops.erf(inputs[:, :1] / math.sqrt(2.0)))
+        bounds = ops.convert_to_tensor(np.cumsum(self.shares)[:-1], inputs.dtype)
+        cluster = ops.sum(ops.cast(uniform >= bounds, "int32"), axis=-1)
+        return inputs[:, 1:], cluster
+
+    def get_config(self):
+        return {**super().get_config(), "shares": self.shares}
+
+
+def cluster_mixture(generator, shares):
+    """Turns a generator conditioned on clusters into an unconditional one.
+
+    Trained on clusters of the unlabelled training images (see
+    `data.pixel_clusters`), the generator draws each cluster apart; drawing
+    the clusters in proportion to their sizes draws from the whole dataset.
+    The returned model takes one more noise component, which picks the
+    cluster (`ClusterPick`), so that it samples like any unconditional
+    generator: standard normal noise in, images out.
+
+    Args:
+        generator: a generator from `build_generator` with `num_classes`
+            set to the number of clusters.
+        shares: the share of the training images in each cluster.
+
+    Returns:
+        A `keras.Model` from noise of `latent_dim + 1` components to images.
+    """
+    noise = keras.Input((generator.inputs[0].shape[-1] + 1,), name="noise")
+    rest, cluster = ClusterPick(shares, name="cluster_pick")(noise)
+    return keras.Model(noise, generator([rest, cluster]), name="cluster_mixture")
 
 
 class OptimizerPair(keras.optimizers.Optimizer):
