@@ -47,9 +47,11 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     keras.utils.set_random_seed(config["seed"])
 
     # Model
-    model = models.build_classifier(config["model"], images.input_shape,
-                                    images.num_classes, **config["model_options"])
-    print(f"Model: {config['model']}, {model.count_params():,} parameters", flush=True)
+    with models.precision(config["precision"]):
+        model = models.build_classifier(config["model"], images.input_shape,
+                                        images.num_classes, **config["model_options"])
+    print(f"Model: {config['model']}, {model.count_params():,} parameters, "
+          f"{config['precision']}", flush=True)
 
     # Train, then evaluate on the test split.
     metrics = training.fit_and_evaluate(
@@ -107,6 +109,9 @@ def parse_config(argv=None):
     parser.add_argument("--augment", type=flags.augmentation_list, default=None,
                         help="comma-separated augmentations from "
                              f"{{{','.join(names.AUGMENTATIONS)}}}, or 'none' (default: preset)")
+    parser.add_argument("--precision", choices=names.PRECISIONS, default="float32",
+                        help="Keras dtype policy; the mixed ones speed up larger "
+                             "models on a GPU")
     parser.add_argument("--patience", type=flags.positive_int, default=None,
                         help="early-stopping patience in epochs (default: no early stopping)")
     args = parser.parse_args(argv)
@@ -132,6 +137,7 @@ def parse_config(argv=None):
         "epochs": 1 if args.dry_run else args.epochs or preset["epochs"],
         "batch_size": args.batch_size or preset["batch_size"],
         "patience": args.patience,
+        "precision": args.precision,
         "validation_size": presets.VALIDATION_SIZE,
         "seed": args.seed,
         "dry_run": args.dry_run,

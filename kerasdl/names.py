@@ -9,6 +9,9 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "nada
 SCHEDULES = ("constant", "cosine", "exponential")
 AUGMENTATIONS = ("flip", "shift", "translate", "zoom", "contrast", "brightness")
 INITIALIZERS = ("glorot", "he")
+# Keras dtype policies: computations in float32, or in 16 bits with float32
+# variables (mixed precision).
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 HEADS = ("multiclass", "multilabel", "binary")
 TUNERS = ("random", "hyperband", "bayesian", "grid")
 AUTOENCODERS = ("dense", "conv")

@@ -65,7 +65,8 @@ def make_optimizer(name, lr, schedule="constant", total_steps=1, warmup=0.0):
 
 
 def compile_model(model, *, total_steps, optimizer="adam", lr=1e-3, schedule="constant",
-                  warmup=0.0, head="multiclass", loss=None, metrics=("accuracy",)):
+                  warmup=0.0, head="multiclass", loss=None, metrics=("accuracy",),
+                  jit_compile="auto"):
     """Compiles `model` with the optimizer and schedule named, the loss of its
     head, and accuracy as the metric.
 
@@ -76,12 +77,16 @@ def compile_model(model, *, total_steps, optimizer="adam", lr=1e-3, schedule="co
         head: the output head of the model (`LOSSES`), which picks the loss.
         loss, metrics: a loss that replaces the head's (such as
             `"binary_crossentropy"` for a reconstruction), and the metrics.
+        jit_compile: `Model.compile`'s: `"auto"` (XLA on TensorFlow and
+            JAX, eager on PyTorch), `True` (XLA, or `torch.compile`) or
+            `False`.
     """
     check_choice("head", head, LOSSES)
     model.compile(
         optimizer=make_optimizer(optimizer, lr, schedule, total_steps, warmup),
         loss=loss or LOSSES[head],
         metrics=list(metrics),
+        jit_compile=jit_compile,
     )
 
 
@@ -177,7 +182,7 @@ def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batc
         "epochs_run": len(history["epoch"]),
         "train_seconds": round(train_seconds, 1),
         **{key: history[key][-1] for key in ("val_loss", "val_accuracy")
-           if key in history and history[key][-1] == history[key][-1]},  # not NaN
+           if key in history and not math.isnan(history[key][-1])},
         "test_loss": float(result["loss"]),
         "test_accuracy": float(result["accuracy"]),
         "keras_version": keras.__version__,

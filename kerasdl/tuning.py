@@ -83,8 +83,9 @@ def _memory_mb():
 
 
 def _classifier(config, input_shape, num_classes, total_steps):
-    model = models.build_classifier(config["model"], input_shape, num_classes,
-                                    **config["model_options"])
+    with models.precision(config["precision"]):
+        model = models.build_classifier(config["model"], input_shape, num_classes,
+                                        **config["model_options"])
     training.compile_model(model, total_steps=total_steps, optimizer=config["optimizer"],
                            lr=config["lr"], schedule=config["schedule"],
                            warmup=config["warmup"])

@@ -39,6 +39,17 @@ def test_classification_dry_run(tmp_path, has_mnist):
     assert again["model"] == "mlp"
 
 
+def test_classification_dry_run_in_mixed_precision(tmp_path, has_mnist):
+    metrics = dry_run("classification", tmp_path, "--precision", "mixed_bfloat16")
+    assert 0 <= metrics["test_accuracy"] <= 1
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["precision"] == "mixed_bfloat16"
+    assert keras.config.dtype_policy().name == "float32"
+    saved = keras.saving.load_model(tmp_path / "model.keras")
+    assert {layer.dtype_policy.name for layer in saved.layers if layer.weights} >= {
+        "mixed_bfloat16"}
+
+
 def test_classification_as_a_script(tmp_path, has_mnist):
     result = subprocess.run(
         [sys.executable, str(ROOT / "apps" / "classification.py"), "--dry-run",

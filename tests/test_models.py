@@ -141,3 +141,27 @@ def test_random_shift_moves_whole_images_by_whole_pixels():
         seen.add(matches[0])
     assert len(seen) > 5  # shifts differ from image to image
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(images)), images)
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_precision_builds_mixed_layers_with_a_float32_head_and_restores(policy):
+    from kerasdl.models import precision
+
+    with precision(policy):
+        model = build_classifier("vgg", (28, 28, 1), 10, **TINY["vgg"])
+    assert keras.config.dtype_policy().name == "float32"
+    conv = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+    assert conv.compute_dtype == policy.split("_")[1]
+    assert conv.kernel.dtype == "float32"
+    assert model.layers[-1].compute_dtype == "float32"
+    y = model(X, training=False)
+    assert keras.backend.standardize_dtype(y.dtype) == "float32"
+
+
+def test_precision_names_a_bad_policy():
+    from kerasdl.models import precision
+
+    with pytest.raises(UsageError, match="'float8'"):
+        with precision("float8"):
+            pass
+    assert keras.config.dtype_policy().name == "float32"

@@ -8,6 +8,7 @@ from kerasdl.models.classifiers import (
     SEARCH_SPACE,
     augmentation_layers,
     build_classifier,
+    precision,
 )
 from kerasdl.models.autoencoder import (
     AUTOENCODERS,

@@ -15,12 +15,14 @@ Every builder takes the same keyword options and returns a `keras.Model`:
 Builders never read flags or files: apps, tuning and tests all call them.
 """
 
+import contextlib
+
 import keras
 from keras import layers
 
 from kerasdl.errors import UsageError, check_choice
 from kerasdl.models.layers import RandomShift
-from kerasdl.names import HEADS
+from kerasdl.names import HEADS, PRECISIONS
 
 INITIALIZERS = {"glorot": "glorot_uniform", "he": "he_normal"}
 AUGMENTATIONS = {
@@ -95,6 +97,27 @@ class _Blocks:
         activation = "softmax" if self.head_type == "multiclass" else "sigmoid"
         return [layers.Dense(units, **self.kernel),
                 layers.Activation(activation, dtype="float32")]
+
+
+@contextlib.contextmanager
+def precision(name):
+    """Builds the layers made inside the block with the Keras dtype policy
+    `name`, then restores the previous one.
+
+    With `"mixed_bfloat16"` or `"mixed_float16"`, layers compute in 16 bits
+    and keep float32 variables; the heads stay in float32. `Model.compile`
+    adds loss scaling for `"mixed_float16"`.
+
+    Raises:
+        UsageError: for a name not in `PRECISIONS`.
+    """
+    check_choice("precision", name, PRECISIONS)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _apply(stack, x):
