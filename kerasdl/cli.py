@@ -4,13 +4,16 @@
 `kerasdl info|predict|export MODEL ...`.
 
 `kerasdl run NAME` calls the same `main()` as `python apps/NAME.py`; the
-apps are installed with the package as `kerasdl.apps`.
+apps are installed with the package as `kerasdl.apps`, and found in the
+checkout's `apps/` when kerasdl runs from a checkout without installing.
 """
 
 import importlib
+import importlib.util
 import json
 import pkgutil
 import sys
+from pathlib import Path
 
 from kerasdl import __version__, flags, names
 
@@ -19,16 +22,31 @@ from kerasdl import __version__, flags, names
 ALIASES = {"transfer": "transfer_learning"}
 
 
-def app_names():
-    """Returns the names of the installed apps, sorted."""
-    import kerasdl.apps
+def _apps_package():
+    """Imports `kerasdl.apps`: installed, or else the checkout's `apps/`."""
+    try:
+        return importlib.import_module("kerasdl.apps")
+    except ModuleNotFoundError as error:
+        folder = Path(__file__).resolve().parents[1] / "apps"
+        if error.name != "kerasdl.apps" or not (folder / "__init__.py").exists():
+            raise
+    spec = importlib.util.spec_from_file_location(
+        "kerasdl.apps", folder / "__init__.py", submodule_search_locations=[str(folder)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["kerasdl.apps"] = package
+    spec.loader.exec_module(package)
+    return package
 
-    return sorted(m.name for m in pkgutil.iter_modules(kerasdl.apps.__path__))
+
+def app_names():
+    """Returns the names of the apps, sorted."""
+    return sorted(m.name for m in pkgutil.iter_modules(_apps_package().__path__))
 
 
 def load_app(name):
     """Imports the app module `name`, or the one its alias names
     (Keras-free until its main() runs)."""
+    _apps_package()
     return importlib.import_module(f"kerasdl.apps.{ALIASES.get(name, name)}")
 
 

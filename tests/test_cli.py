@@ -85,3 +85,15 @@ def test_backend_cannot_change_after_keras_is_imported():
     with pytest.raises(UsageError, match=f"cannot switch to '{other}'"):
         flags.use_backend(other)
     assert flags.use_backend(keras.backend.backend()) == keras.backend.backend()
+
+
+def test_a_checkout_runs_without_installing(tmp_path):
+    # -S leaves site-packages out, and with them the installed kerasdl.apps:
+    # only the checkout on PYTHONPATH is left, as on a machine that runs it
+    # without `pip install`.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-S", "-m", "kerasdl", "list"],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": root})
+    assert result.returncode == 0, result.stderr
+    assert "classification" in result.stdout and "transfer_learning" in result.stdout
