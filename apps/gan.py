@@ -3,8 +3,8 @@
 Trains a generator against a discriminator with the same code on
 TensorFlow, JAX and PyTorch; with --conditional, both nets see the class, so
 that one can ask for a given digit. Without it, both nets may see instead a
-cluster of the training images found without labels (--clusters, 50 on
-MNIST), and the saved generator draws the clusters by their sizes. The run
+cluster of the training images found without labels (--clusters, 50 by
+default), and the saved generator draws the clusters by their sizes. The run
 writes samples/epoch_NNN.png (the same noise after every epoch),
 progress.gif, learning_curves.png (the losses), generator/ (the generator,
 model.keras, with its card), and metrics.json: FID between generated and
