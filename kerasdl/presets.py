@@ -124,7 +124,8 @@ TRANSFER_DRY_RUN = {"labels_per_class": [10, "all"], "min_epoch_size": 64}
 # the generator's weights averaged with momentum `ema`. Unconditional GANs
 # condition both nets on `clusters` k-means clusters of the training images
 # (0 for none): 50 clusters brought FID after 10 epochs from 43.2 to 9.1 on
-# MNIST, and from 18.7 to 9.2 on Fashion-MNIST (TensorFlow, BENCHMARKS.md).
+# MNIST, and from 18.7 to 9.3 on Fashion-MNIST (its FID after the 10th epoch;
+# TensorFlow, BENCHMARKS.md).
 _GAN = {"latent_dim": 64, "g_width": 32, "d_width": 64, "dropout": 0.3,
         "label_smoothing": 0.1, "generator_loss": "non_saturating", "epochs": 20,
         "batch_size": 128, "lr": 2e-4, "beta_1": 0.5, "ema": 0.999, "clusters": 50}
