@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from _common import append_jsonl, hardware, run_app
+from kerasdl.names import BACKENDS
 
-BACKENDS = ("tensorflow", "jax", "torch")
 RUNS = {
     "dense": ([], lambda m: m["test_bce"] <= 0.09, "BCE <= 0.09"),
     "conv": (["--arch", "conv"], lambda m: m["test_bce"] <= 0.08, "BCE <= 0.08"),

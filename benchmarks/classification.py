@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 from _common import append_jsonl, hardware, run_app
+from kerasdl.names import BACKENDS
 
 # dataset: (minimum test accuracy, maximum wall seconds or None)
 TARGETS = {"mnist": (0.993, 600), "fashion_mnist": (0.930, None)}
-BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def run(dataset, backend, root):

@@ -23,8 +23,8 @@ import numpy as np
 
 from _common import append_jsonl, hardware
 from kerasdl import data
+from kerasdl.names import BACKENDS
 
-BACKENDS = ("tensorflow", "jax", "torch")
 RUNTIMES = {
     "tf_saved_model": ("sm", "import tensorflow as tf\n"
                              "served = tf.saved_model.load(PATH)\n"

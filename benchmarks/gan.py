@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 from _common import append_jsonl, hardware, run_app
+from kerasdl.names import BACKENDS
 
-BACKENDS = ("tensorflow", "jax", "torch")
 RUNS = {
     "mnist": ([], lambda m: m["fid"] <= 10 and m["class_entropy"] >= 2.2,
               "FID <= 10, entropy >= 2.2"),

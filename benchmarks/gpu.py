@@ -11,8 +11,9 @@ eager on PyTorch) or the other choice (eager JAX, `torch.compile`).
 End to end: `kerasdl run classification --backend B`, in float32 and in
 mixed_bfloat16. The order is: throughput with jit "auto", end to end,
 throughput with the other jit (`torch.compile` before eager JAX); what
-would start after `--budget` seconds is skipped. Rows go to ROOT/gpu.jsonl; prints markdown tables for
-BENCHMARKS.md. Runs on a CPU too, where it is slow (`--quick` to check it).
+would start after `--budget` seconds is skipped. Rows go to ROOT/gpu.jsonl;
+prints markdown tables for BENCHMARKS.md. Runs on a CPU too, where it is
+slow (`--quick` to check it).
 """
 
 import argparse
@@ -25,8 +26,8 @@ from pathlib import Path
 from _common import append_jsonl, hardware, run_app
 
 from kerasdl import presets
+from kerasdl.names import BACKENDS
 
-BACKENDS = ("tensorflow", "jax", "torch")
 _MNIST = presets.CLASSIFICATION["mnist"]
 _FASHION = presets.CLASSIFICATION["fashion_mnist"]
 # name: (builder, options, batch size)

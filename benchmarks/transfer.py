@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 from _common import append_jsonl, hardware, run_app
+from kerasdl.names import BACKENDS
 
-BACKENDS = ("tensorflow", "jax", "torch")
 MODES = ("scratch", "frozen", "finetune")
 
 

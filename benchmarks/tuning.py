@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 
 from _common import append_jsonl, hardware
+from kerasdl.names import BACKENDS
 
-BACKENDS = ("tensorflow", "jax", "torch")
 # brown.txt (1M words) keeps the word2vec search short.
 BROWN = Path(os.environ.get("KERASDL_DATA_DIR", "../shared/data")) / "corpora" / "brown.txt"
 APPS = {

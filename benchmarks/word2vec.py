@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 from _common import append_jsonl, hardware, run_app
+from kerasdl.names import BACKENDS
 
-BACKENDS = ("tensorflow", "jax", "torch")
 ARCHS = ("skipgram", "cbow")
 SETTINGS = {"dim": 100, "window": 5, "negatives": 5, "min_count": 5, "epochs": 5,
             "subsample": 1e-3}
