@@ -133,9 +133,13 @@ def print_tables(rows):
     print("\n| command | device | test accuracy | epochs | train s | wall s |")
     print("|---|---|---:|---:|---:|---:|")
     for r in rows:
-        if r["part"] == "end to end":
-            print(f"| `{r['command']}` | {r['device']} | {r['test_accuracy']:.2%} "
-                  f"| {r['epochs']} | {r['train_seconds']} | {r['wall_seconds']} |")
+        if r["part"] != "end to end":
+            continue
+        if "error" in r:
+            print(f"| {r['backend']}, {r['precision']} | | {r['error']} | | | |")
+            continue
+        print(f"| `{r['command']}` | {r['device']} | {r['test_accuracy']:.2%} "
+              f"| {r['epochs']} | {r['train_seconds']} | {r['wall_seconds']} |")
 
 
 def main():
@@ -184,7 +188,7 @@ def main():
     # JAX (52x slower than XLA there) and never reached torch.compile.
     throughputs("other", sorted(args.backends, key=lambda name: not JIT[name][1]))
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    print_tables([r for r in rows if "error" not in r or r["part"] == "throughput"])
+    print_tables(rows)
     return 0
 
 
