@@ -4,7 +4,7 @@ import pytest
 
 from kerasdl import names, training
 from kerasdl.callbacks import TimeToAccuracy
-from kerasdl.callbacks.curves import read_history
+from kerasdl.callbacks.curves import LearningCurves, read_history
 from kerasdl.errors import UsageError
 from kerasdl.models import build_classifier
 
@@ -36,6 +36,21 @@ def test_fit_and_evaluate_learns_and_writes_its_files(tiny_split, tmp_path):
     for name in ("model.keras", "best.keras"):
         assert (tmp_path / name).stat().st_size > 0
     assert not (tmp_path / "backup").exists()  # removed once training ends
+
+
+def test_history_has_a_column_per_figure_and_keeps_them_on_resume(tmp_path):
+    curves = LearningCurves(tmp_path)
+    curves.on_train_begin()
+    curves.on_epoch_end(0, {"loss": 1.0, "fid": 9.0})
+    curves.on_train_end()
+    assert set(read_history(tmp_path / "history.csv")) == {"epoch", "fid", "loss"}
+
+    resumed = LearningCurves(tmp_path)
+    resumed.on_train_begin()
+    resumed.on_epoch_end(1, {"fid": 8.0, "loss": 0.5, "other": 3.0})
+    resumed.on_train_end()
+    assert read_history(tmp_path / "history.csv") == {
+        "epoch": [0, 1], "fid": [9.0, 8.0], "loss": [1.0, 0.5]}
 
 
 def test_other_heads_train(tiny_split, tmp_path):

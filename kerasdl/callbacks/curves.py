@@ -12,7 +12,9 @@ class LearningCurves(keras.callbacks.CSVLogger):
     `learning_curves.png` from that file after every epoch.
 
     It appends to an existing `history.csv`, so a resumed run keeps the
-    epochs it ran before the interruption.
+    epochs it ran before the interruption, in the same columns. The columns
+    are the first epoch's logs; unlike `CSVLogger`, it adds no empty
+    `val_*` twins when a fit has no validation figures (a GAN's).
 
     Args:
         output_dir: the folder for both files.
@@ -23,6 +25,10 @@ class LearningCurves(keras.callbacks.CSVLogger):
         super().__init__(str(self.output_dir / "history.csv"), append=True)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.keys is None:
+            with open(self.filename, newline="") as f:
+                header = next(csv.reader(f), None)
+            self.keys = header[1:] if header else sorted(logs or {})
         super().on_epoch_end(epoch, logs)
         self.csv_file.flush()
         plot_learning_curves(self.filename, self.output_dir / "learning_curves.png")
