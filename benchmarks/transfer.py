@@ -84,8 +84,9 @@ def main():
         print("\n| labels per class | " + " | ".join(MODES) + " | seconds (s/f/ft) |")
         print("|---|" + "---:|" * len(MODES) + "---|")
         for labels in dict.fromkeys(labels for labels, _ in found):
-            seconds = "/".join(f"{statistics.fmean(r['train_seconds'] for r in found[labels, m]):.0f}"
-                               for m in MODES)
+            seconds = "/".join(
+                f"{statistics.fmean(r['train_seconds'] for r in found[labels, m]):.0f}"
+                for m in MODES)
             print(f"| {labels} | " + " | ".join(cell(found[labels, m]) for m in MODES)
                   + f" | {seconds} |")
         for target, passed in ({} if extra else targets(found)).items():

@@ -5,10 +5,13 @@
 cd "$(dirname "$0")/.." || exit 1
 backends=("$@")
 [ ${#backends[@]} -gt 0 ] || backends=(tensorflow jax torch)
+# Two test processes (one per core, at most two) when pytest-xdist is there.
+parallel=()
+python -c "import xdist" 2>/dev/null && parallel=(-n auto --maxprocesses 2)
 failed=()
 for backend in "${backends[@]}"; do
     echo "=== pytest on the $backend backend ==="
-    KERAS_BACKEND=$backend python -m pytest -q tests || failed+=("$backend")
+    KERAS_BACKEND=$backend python -m pytest -q "${parallel[@]}" tests || failed+=("$backend")
 done
 if [ ${#failed[@]} -gt 0 ]; then
     echo "FAILED on: ${failed[*]}"
