@@ -63,6 +63,8 @@ def main():
     parser.add_argument("--root", type=Path, default=Path("runs/benchmarks"))
     args = parser.parse_args()
     extra = shlex.split(args.flags)
+    if "--seed" in extra:
+        parser.error("argument --flags: give seeds with --seeds, not --seed")
     rows = []
     for backend in args.backends:
         for seed in args.seeds:
