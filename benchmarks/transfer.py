@@ -35,21 +35,24 @@ def over_seeds(runs):
     return found
 
 
+def mean(results, key="test_accuracy"):
+    return statistics.fmean(r[key] for r in results)
+
+
 def targets(found):
     """The targets met, as `{name: bool}`, for the default digits pair, on the
     mean accuracies of `over_seeds`."""
-    mean = {key: statistics.fmean(r["test_accuracy"] for r in results)
-            for key, results in found.items()}
-    few = max(mean[10, "frozen"], mean[10, "finetune"])
-    return {"finetune, all labels >= 99.2%": mean["all", "finetune"] >= 0.992,
-            "10 labels: transfer >= scratch + 10 points": few - mean[10, "scratch"] >= 0.10}
+    few = max(mean(found[10, "frozen"]), mean(found[10, "finetune"]))
+    return {"finetune, all labels >= 99.2%": mean(found["all", "finetune"]) >= 0.992,
+            "10 labels: transfer >= scratch + 10 points":
+                few - mean(found[10, "scratch"]) >= 0.10}
 
 
 def cell(results):
-    values = [r["test_accuracy"] for r in results]
-    if len(values) == 1:
-        return f"{values[0]:.2%}"
-    return f"{statistics.fmean(values):.2%} ± {statistics.stdev(values):.2%}"
+    if len(results) == 1:
+        return f"{mean(results):.2%}"
+    return (f"{mean(results):.2%} ± "
+            f"{statistics.stdev(r['test_accuracy'] for r in results):.2%}")
 
 
 def main():
@@ -65,7 +68,7 @@ def main():
     extra = shlex.split(args.flags)
     if "--seed" in extra:
         parser.error("argument --flags: give seeds with --seeds, not --seed")
-    rows = []
+    runs = {backend: [] for backend in args.backends}
     for backend in args.backends:
         for seed in args.seeds:
             name = "-".join(["transfer", backend, *[f.strip("-") for f in extra]]
@@ -73,28 +76,27 @@ def main():
             command, metrics, wall = run_app(
                 "transfer", ["--backend", backend, "--seed", str(seed), *extra],
                 args.root / name)
-            rows.append({"command": command, "wall_seconds": wall, **metrics})
+            runs[backend].append({"command": command, "wall_seconds": wall, **metrics})
     print(f"\nHardware: {hardware()}")
     failed = False
-    for backend in args.backends:
-        runs = [r for r in rows if r["backend"] == backend]
-        found = over_seeds(runs)
-        print(f"\n{backend}, {runs[0]['device']}; base {runs[0]['base']}; seeds "
-              f"{', '.join(map(str, args.seeds))}; commands:")
-        for r in runs:
+    for backend, backend_runs in runs.items():
+        found = over_seeds(backend_runs)
+        print(f"\n{backend}, {backend_runs[0]['device']}; base {backend_runs[0]['base']}; "
+              f"seeds {', '.join(map(str, args.seeds))}; commands:")
+        for r in backend_runs:
             print(f"- `{r['command']}` ({r['wall_seconds']} s wall)")
         print("\n| labels per class | " + " | ".join(MODES) + " | seconds (s/f/ft) |")
         print("|---|" + "---:|" * len(MODES) + "---|")
         for labels in dict.fromkeys(labels for labels, _ in found):
-            seconds = "/".join(
-                f"{statistics.fmean(r['train_seconds'] for r in found[labels, m]):.0f}"
-                for m in MODES)
+            seconds = "/".join(f"{mean(found[labels, m], 'train_seconds'):.0f}"
+                               for m in MODES)
             print(f"| {labels} | " + " | ".join(cell(found[labels, m]) for m in MODES)
                   + f" | {seconds} |")
         for target, passed in ({} if extra else targets(found)).items():
             print(f"- {target}: {'met' if passed else 'NOT MET'}")
             failed = failed or not passed
-    append_jsonl(args.root / "transfer.jsonl", rows)
+    append_jsonl(args.root / "transfer.jsonl",
+                 [r for backend_runs in runs.values() for r in backend_runs])
     return 1 if failed else 0
 
 
