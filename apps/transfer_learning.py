@@ -6,8 +6,8 @@ three modes, side by side: scratch (same architecture, random weights),
 frozen (base frozen, new head trained) and finetune (then the top blocks
 unfrozen at a low learning rate), for several numbers of labels per class.
 --mode pretrain only trains and saves a base, with its model card; its
---epochs, --batch-size and --lr default to the classification preset of the
-source's dataset.
+--epochs, --batch-size and --lr default to the base preset of the source's
+dataset (presets.TRANSFER_BASE).
 
 Route 2: --backbone takes an ImageNet model from keras.applications for the
 images in --images DIR (one subfolder per class).
@@ -31,7 +31,7 @@ SAVED_MODELS = Path("saved_models")
 
 def default_base(source):
     """The shipped base for `source`, if the working folder has it."""
-    folder = SAVED_MODELS / f"{source}_{presets.CLASSIFICATION[_dataset(source)]['model']}"
+    folder = SAVED_MODELS / f"{source}_{presets.TRANSFER_BASE[_dataset(source)]['model']}"
     return str(folder) if folder.exists() else None
 
 
@@ -214,7 +214,7 @@ def parse_config(argv=None):
     settings = dict(presets.TRANSFER)
     if args.dry_run:
         settings.update(presets.TRANSFER_DRY_RUN, epochs=1, fine_tune_epochs=1)
-    recipe = dict(presets.CLASSIFICATION[_dataset(args.source)])
+    recipe = dict(presets.TRANSFER_BASE[_dataset(args.source)])
     if args.mode == "pretrain":
         recipe.update({k: v for k, v in (("epochs", args.epochs), ("lr", args.lr),
                                         ("batch_size", args.batch_size)) if v})

@@ -24,7 +24,7 @@ def pretrain_base(images, recipe, output_dir, *, seed, command):
 
     Args:
         images: the source task, an `ImageData`.
-        recipe: a `presets.CLASSIFICATION` entry: the model and how to train
+        recipe: a `presets.TRANSFER_BASE` entry: the model and how to train
             it. Its augmentation is applied during training but is not part
             of the saved classifier, so each target chooses its own.
         output_dir: the run's folder.
