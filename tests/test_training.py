@@ -4,7 +4,7 @@ import pytest
 
 from kerasdl import names, training
 from kerasdl.callbacks import TimeToAccuracy
-from kerasdl.callbacks.curves import LearningCurves, read_history
+from kerasdl.callbacks.curves import LearningCurves, curve_panels, read_history
 from kerasdl.errors import UsageError
 from kerasdl.models import build_classifier
 
@@ -67,6 +67,15 @@ def test_time_to_accuracy_records_targets(tiny_split, tmp_path):
     assert 0.5 in timer.reached and 1.01 not in timer.reached
     seconds = [s for _, s, _ in timer.curve]
     assert seconds == sorted(seconds) and seconds[0] > 0
+
+
+def test_curve_panels_pair_each_metric_with_a_validation_twin_that_has_values():
+    nan = float("nan")
+    history = {"epoch": [0, 1], "loss": [1.0, 0.5], "val_loss": [nan, 0.6],
+               "accuracy": [0.5, 0.7], "val_accuracy": [nan, nan], "val_fid": [9.0, 8.0],
+               "learning_rate": [1e-3, 1e-4]}
+    assert curve_panels(history) == [("loss", "val_loss"), ("accuracy", None),
+                                     ("val_fid", None)]
 
 
 def test_nan_loss_stops_with_a_clear_error(tiny_split, tmp_path):

@@ -1,6 +1,7 @@
 """Learning curves: `history.csv` and `learning_curves.png`, every epoch."""
 
 import csv
+import math
 from pathlib import Path
 
 import keras
@@ -43,6 +44,21 @@ def read_history(path):
             for key in rows[0]} if rows else {}
 
 
+def curve_panels(history):
+    """The panels of `plot_learning_curves` for a `read_history` dict: a
+    list of `(name, twin)`, one per metric, where `twin` names its
+    validation column, or is `None` when it has none or only NaNs."""
+    panels = []
+    for name in history:
+        if name in ("epoch", "learning_rate") or (
+                name.startswith("val_") and name[len("val_"):] in history):
+            continue
+        twin = f"val_{name}"
+        has_values = not all(math.isnan(v) for v in history.get(twin, [math.nan]))
+        panels.append((name, twin if has_values else None))
+    return panels
+
+
 def plot_learning_curves(csv_path, png_path):
     """Plots each metric with its validation twin, one panel per metric (a
     validation metric without a twin, such as a GAN's `val_fid`, on its own).
@@ -52,17 +68,16 @@ def plot_learning_curves(csv_path, png_path):
         png_path: where to write the PNG.
     """
     history = read_history(csv_path)
-    names = [k for k in history if k not in ("epoch", "learning_rate")
-             and not (k.startswith("val_") and k[len("val_"):] in history)]
-    if not names:
+    panels = curve_panels(history)
+    if not panels:
         return
     epochs = [e + 1 for e in history["epoch"]]
-    fig = Figure(figsize=(5 * len(names), 3.8), layout="constrained")
-    for ax, name in zip(fig.subplots(1, len(names), squeeze=False)[0], names):
+    fig = Figure(figsize=(5 * len(panels), 3.8), layout="constrained")
+    for ax, (name, twin) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels):
         ax.plot(epochs, history[name], "o-",
                 label="validation" if name.startswith("val_") else "train")
-        if any(v == v for v in history.get(f"val_{name}", [])):  # some not NaN
-            ax.plot(epochs, history[f"val_{name}"], "s-", label="validation")
+        if twin:
+            ax.plot(epochs, history[twin], "s-", label="validation")
         ax.set_xlabel("epoch")
         ax.set_title(name)
         ax.grid(alpha=0.3)
