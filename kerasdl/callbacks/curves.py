@@ -54,7 +54,7 @@ def curve_panels(history):
                 name.startswith("val_") and name[len("val_"):] in history):
             continue
         twin = f"val_{name}"
-        has_values = not all(math.isnan(v) for v in history.get(twin, [math.nan]))
+        has_values = any(not math.isnan(v) for v in history.get(twin, ()))
         panels.append((name, twin if has_values else None))
     return panels
 
