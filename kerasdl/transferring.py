@@ -11,7 +11,7 @@ import numpy as np
 from kerasdl import cards, training
 from kerasdl.data import labels_per_class
 from kerasdl.models import (augmentation_layers, build_classifier, feature_extractor,
-                            set_trainable, with_new_head)
+                            set_trainable, sum_over_turns, with_new_head)
 from kerasdl.plots import accuracy_by_labels
 
 MODES = ("scratch", "frozen", "finetune")
@@ -21,6 +21,12 @@ def pretrain_base(images, recipe, output_dir, *, seed, command):
     """Trains a classifier on the source task `images` and saves it with its
     card in `output_dir/base`; its training run goes to
     `output_dir/pretraining`.
+
+    With `recipe["label_rotations"]` above 1, the classifier learns
+    (class, quarter turn) pairs from every image turned 0 to
+    `label_rotations - 1` times (`quarter_turns`), and the saved classifier
+    adds up each class's probabilities (`sum_over_turns`); its card gives
+    its accuracy on the upright test images.
 
     Args:
         images: the source task, an `ImageData`.
@@ -37,20 +43,28 @@ def pretrain_base(images, recipe, output_dir, *, seed, command):
     output_dir = Path(output_dir)
     options = dict(recipe["model_options"])
     augment = options.pop("augment", [])
-    classifier = build_classifier(recipe["model"], images.input_shape, images.num_classes,
-                                  **options)
+    turns = recipe["label_rotations"]
+    classifier = build_classifier(recipe["model"], images.input_shape,
+                                  images.num_classes * turns, **options)
     trainer = keras.Sequential([keras.Input(images.input_shape),
                                 *augmentation_layers(augment), classifier],
                                name=f"{classifier.name}_training")
-    print(f"Pretraining the base: {recipe['model']} on {images.name}, "
-          f"{classifier.count_params():,} parameters", flush=True)
+    print(f"Pretraining the base: {recipe['model']} on {images.name}"
+          + (f" in {turns} quarter turns ({images.num_classes * turns} classes)"
+             if turns > 1 else "") + f", {classifier.count_params():,} parameters", flush=True)
     result = training.fit_and_evaluate(
-        trainer, (images.x_train, images.y_train),
-        (images.x_val, images.y_val) if len(images.x_val) else None,
-        (images.x_test, images.y_test), output_dir=output_dir / "pretraining",
+        trainer, quarter_turns(images.x_train, images.y_train, turns),
+        quarter_turns(images.x_val, images.y_val, turns) if len(images.x_val) else None,
+        quarter_turns(images.x_test, images.y_test, turns), output_dir=output_dir / "pretraining",
         epochs=recipe["epochs"], batch_size=recipe["batch_size"],
         optimizer=recipe["optimizer"], lr=recipe["lr"], schedule=recipe["schedule"],
         warmup=recipe["warmup"])
+    if turns > 1:
+        classifier = sum_over_turns(classifier, images.num_classes, turns)
+        classifier.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        upright = classifier.evaluate(images.x_test, images.y_test, verbose=0,
+                                      return_dict=True)
+        result.update(test_accuracy=upright["accuracy"], test_loss=upright["loss"])
     metrics = cards.run_metrics(result)
     card = cards.make_card(classifier, app="transfer", dataset=images.name,
                            class_names=images.class_names,
@@ -58,6 +72,16 @@ def pretrain_base(images, recipe, output_dir, *, seed, command):
                            command=command)
     print(f"Base: test accuracy {metrics['test_accuracy']:.4f} on {images.name}", flush=True)
     return cards.save(classifier, output_dir / "base", card)
+
+
+def quarter_turns(x, y, turns):
+    """Self-supervised label augmentation: the images `x` turned 0 to
+    `turns - 1` quarter turns, each labelled `y * turns + turn`; `(x, y)`
+    themselves for one turn."""
+    if turns == 1:
+        return x, y
+    return (np.concatenate([np.rot90(x, turn, axes=(1, 2)) for turn in range(turns)]),
+            np.concatenate([y * turns + turn for turn in range(turns)]))
 
 
 def saved_base(folder):

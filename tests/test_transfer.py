@@ -12,7 +12,7 @@ import pytest
 
 from kerasdl import cards, cli, data, models, names, training
 from kerasdl.errors import UsageError
-from kerasdl.transferring import repeat_to
+from kerasdl.transferring import quarter_turns, repeat_to
 
 
 def small_classifier(num_classes=2):
@@ -120,6 +120,29 @@ def test_repeat_to_fills_an_epoch():
     assert repeat_to(x, y, 2)[0] is x
 
 
+def test_quarter_turns_label_each_class_in_each_turn():
+    x = np.arange(2 * 3 * 3, dtype="float32").reshape(2, 3, 3, 1)
+    y = np.array([0, 1])
+    tx, ty = quarter_turns(x, y, 4)
+    np.testing.assert_array_equal(ty, [0, 4, 1, 5, 2, 6, 3, 7])
+    np.testing.assert_array_equal(tx[2, :, :, 0], np.rot90(x[0, :, :, 0]))  # counterclockwise
+    np.testing.assert_array_equal(tx[6, :, :, 0], np.rot90(x[0, :, :, 0], 3))
+    assert quarter_turns(x, y, 1) == (x, y)
+
+
+def test_sum_over_turns_gives_class_probabilities_on_the_same_base():
+    turned = small_classifier(num_classes=3 * 4)
+    model = models.sum_over_turns(turned, 3, 4)
+    x = np.random.default_rng(0).random((5, 8, 8, 1), dtype="float32")
+    pairs = turned.predict(x, verbose=0)
+    np.testing.assert_allclose(model.predict(x, verbose=0),
+                               pairs.reshape(5, 3, 4).sum(axis=-1), rtol=1e-5)
+    assert model.layers[-1].trainable is False
+    assert len(model.trainable_weights) == len(turned.trainable_weights)
+    base = models.feature_extractor(model)
+    assert base.output.shape == models.feature_extractor(turned).output.shape
+
+
 def app(*args):
     return cli.load_app("transfer").main(["--dry-run", "--backend", keras.backend.backend(),
                                           *map(str, args)])
@@ -131,6 +154,8 @@ def test_pretrain_then_transfer_dry_run(tmp_path, has_mnist):
     assert card["dataset"] == "mnist_0_4" and card["class_names"] == list("01234")
     assert card["command"].startswith("kerasdl run transfer --mode pretrain --source mnist_0_4")
     assert pretrained["test_accuracy"] == card["metrics"]["test_accuracy"]
+    base, _ = cards.load(tmp_path / "p" / "base")
+    assert base.output.shape[-1] == 5 and base.layers[-1].name == "sum_over_turns"
 
     metrics = app("--base", tmp_path / "p" / "base", "--labels-per-class", "5,all",
                   "--output-dir", tmp_path / "t")

@@ -26,6 +26,7 @@ from kerasdl.models.transfer import (
     feature_extractor,
     imagenet_base,
     set_trainable,
+    sum_over_turns,
     with_new_head,
 )
 from kerasdl.models.gan import (GAN, ClusterPick, OptimizerPair, build_discriminator,

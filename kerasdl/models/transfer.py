@@ -9,6 +9,7 @@ and the BatchNorm behind it form one block.
 """
 
 import keras
+import numpy as np
 from keras import layers
 
 from kerasdl.errors import UsageError, check_choice
@@ -113,6 +114,18 @@ def _flat_layers(model):
             yield from _flat_layers(layer)
         else:
             yield layer
+
+
+def sum_over_turns(classifier, num_classes, turns):
+    """Turns a classifier of (class, quarter turn) pairs, whose output `k`
+    is class `k // turns` turned `k % turns` times, into a plain classifier
+    of `num_classes`: a fixed layer on top adds up each class's
+    probabilities. The result is a flat functional model, so that
+    `feature_extractor` cuts it as it cuts `classifier`."""
+    total = layers.Dense(num_classes, use_bias=False, trainable=False, name="sum_over_turns")
+    outputs = total(classifier.outputs[0])
+    total.set_weights([np.repeat(np.eye(num_classes, dtype="float32"), turns, axis=0)])
+    return keras.Model(classifier.inputs, outputs, name=classifier.name)
 
 
 def set_trainable(base, unfreeze_blocks):
