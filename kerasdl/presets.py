@@ -39,8 +39,9 @@ CLASSIFICATION = {
 # beat those of the smaller MNIST net with every labels count. With
 # `label_rotations` of 4 it learns each digit in its four quarter turns as 20
 # classes (self-supervised label augmentation, Lee et al., 2020), which
-# raised transfer at 10 labels per class by about a point on every seed
-# tried; it trains 4 epochs of four times the images (BENCHMARKS.md).
+# raised transfer at 10 labels per class on every seed and backend tried,
+# by 0.85 points on average; it trains 4 epochs of four times the images
+# (BENCHMARKS.md).
 _BASE = {**CLASSIFICATION["fashion_mnist"], "label_rotations": 1}
 TRANSFER_BASE = {
     "mnist": {**_BASE, "epochs": CLASSIFICATION["mnist"]["epochs"] // 2, "label_rotations": 4,
