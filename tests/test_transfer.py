@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdl import cards, cli, data, models, names, training
+from kerasdl import cards, cli, data, models, names, presets, training
 from kerasdl.errors import UsageError
 from kerasdl.transferring import quarter_turns, repeat_to
 
@@ -217,3 +217,13 @@ def test_shipped_base_loads_and_classifies_on_this_backend(has_mnist):
     images = data.load_task("mnist_0_4")
     predicted = model.predict(images.x_test[:500], verbose=0).argmax(axis=1)
     assert np.mean(predicted == images.y_test[:500]) > 0.98
+
+
+def test_shipped_base_is_built_by_its_preset():
+    recipe = presets.TRANSFER_BASE["mnist"]
+    options = {k: v for k, v in recipe["model_options"].items() if k != "augment"}
+    classes = 5 * recipe["label_rotations"]
+    built = models.sum_over_turns(models.build_classifier(recipe["model"], (28, 28, 1), classes,
+                                                          **options), 5, recipe["label_rotations"])
+    shipped, _ = cards.load(Path(__file__).resolve().parents[1] / "saved_models" / "mnist_0_4_vgg")
+    assert [w.shape for w in shipped.weights] == [w.shape for w in built.weights]
