@@ -1,80 +1,115 @@
 """Image classification: train a CNN or an MLP on MNIST or Fashion-MNIST.
 
+A classifier maps an image to a probability for each class. It is trained by
+minimising the cross-entropy between those probabilities and the true labels
+with a gradient-based optimizer, on mini-batches, under a learning-rate
+schedule; a validation split (taken from the training set) watches for
+overfitting, and the test split, used once at the end, gives the accuracy.
 The defaults are the project's best recipe for each dataset
-(`kerasdl/presets.py`). The run writes metrics.json, history.csv,
-learning_curves.png, model.keras and card.json (its model card) into
---output-dir; run the same command
-again after an interruption to resume it.
+(`kerasdl/presets.py`).
+
+The run writes metrics.json, history.csv, learning_curves.png, model.keras
+and card.json (its model card) into --output-dir; run the same command again
+after an interruption to resume it.
 """
 
 import argparse
-import functools
-import json
 import sys
 
-from kerasdl import flags, names, presets
+from kerasdl import flags
+
+flags.choose_backend()  # from --backend or $KERAS_BACKEND, before Keras loads
+
+import keras  # noqa: E402
+
+from kerasdl import cards, data, models, presets, runs, training  # noqa: E402
+from kerasdl.names import PRECISIONS, SCHEDULES  # noqa: E402
 
 APP = "classification"
+PRESETS = presets.CLASSIFICATION  # one per dataset: its best recipe
+# The builder options that a flag can set; another model family than the
+# preset's starts from these alone.
+OPTIONS = ("depth", "width", "dropout", "batchnorm", "weight_decay", "initializer",
+           "augment")
+FLAGS = {
+    "dataset": {"choices": tuple(data.IMAGE_DATASETS), "default": "mnist",
+                "help": "dataset; its preset gives the defaults"},
+    "model": {"choices": tuple(models.CLASSIFIERS), "preset": "model",
+              "help": "model family"},
+    "optimizer": {"choices": tuple(training.OPTIMIZERS), "preset": "optimizer",
+                  "help": "optimizer"},
+    "schedule": {"choices": SCHEDULES, "preset": "schedule",
+                 "help": "learning-rate schedule"},
+    "depth": {"type": flags.positive_int, "preset": "model_options.depth",
+              "help": "depth of the model family (else the builder's default)"},
+    "width": {"type": flags.positive_int, "preset": "model_options.width",
+              "help": "width of the model family (else the builder's default)"},
+    "dropout": {"type": flags.fraction, "preset": "model_options.dropout",
+                "help": "dropout rate"},
+    "batchnorm": {"action": argparse.BooleanOptionalAction,
+                  "preset": "model_options.batchnorm", "help": "BatchNorm after each layer"},
+    "weight_decay": {"type": flags.fraction, "preset": "model_options.weight_decay",
+                     "help": "L2 factor on the kernels"},
+    "initializer": {"choices": tuple(models.INITIALIZERS), "preset": "model_options.initializer",
+                    "help": "kernel initializer (default: he)"},
+    "augment": {"type": flags.augmentation_list, "preset": "model_options.augment",
+                "help": "comma-separated augmentations from "
+                        f"{{{','.join(models.AUGMENTATIONS)}}}, or 'none'"},
+    "precision": {"choices": PRECISIONS, "default": "float32",
+                  "help": "Keras dtype policy; the mixed ones speed up larger models on a GPU"},
+    "patience": {"type": flags.positive_int,
+                 "help": "early-stopping patience in epochs (default: no early stopping)"},
+}
+# What `kerasdl tune classification` searches, and the validation figure
+# (a key of the metrics below) that it optimises.
+TUNING = {
+    "space": {
+        "depth": {"type": "int", "min": 1, "max": 2},
+        "width": {"type": "choice", "values": [16, 32, 64]},
+        "dropout": {"type": "float", "min": 0.0, "max": 0.5, "step": 0.1},
+        "batchnorm": {"type": "boolean"},
+        "augment": {"type": "choice", "values": ["none", "shift"]},
+        "lr": {"type": "float", "min": 1e-4, "max": 1e-2, "step": 10**0.5, "sampling": "log"},
+        "optimizer": {"type": "choice", "values": ["adam", "nadam", "momentum"]},
+    },
+    "objective": "val_accuracy",
+    "direction": "max",
+}
 
 
 def train_and_evaluate(config, output_dir, overwrite=False, command=None):
-    """Trains and evaluates one classifier as `config` says.
-
-    Args:
-        config: a dict with the keys of a `presets.CLASSIFICATION` entry plus
-            `dataset`, `validation_size` (0 to train on the whole training
-            split), `seed` and `dry_run`.
-        output_dir: the folder for everything the run writes.
-        overwrite: replace a finished run in `output_dir`.
-        command: the command line that made the run, for the model card.
-
-    Returns:
-        The metrics dict, also written to `output_dir/metrics.json`.
-    """
-    # Imported here, once the backend is chosen (see flags.use_backend).
-    import keras
-
-    from kerasdl import backend, cards, data, models, runs, training
-
-    print(f"kerasdl {APP}: backend {keras.backend.backend()}, "
-          f"device {backend.device_info()}", flush=True)
-
+    """Trains one classifier as `config` (from `parse_config`) says, in
+    `output_dir`, and returns its metrics; `command` goes on its card."""
     # Data: train, validation (split off train, seeded) and test splits.
     images = data.load_run_images(config)
-    print(f"Data: {images.name} from {images.source}: {len(images.x_train)} train, "
-          f"{len(images.x_val)} validation, {len(images.x_test)} test", flush=True)
+    print(images.summary(), flush=True)
     resumed = runs.prepare(output_dir, config, overwrite)
     keras.utils.set_random_seed(config["seed"])
 
-    # Model
+    # Model: a builder from `kerasdl/models/classifiers.py`; its summary
+    # lists the layers.
     with models.precision(config["precision"]):
         model = models.build_classifier(config["model"], images.input_shape,
                                         images.num_classes, **config["model_options"])
-    print(f"Model: {config['model']}, {model.count_params():,} parameters, "
-          f"{config['precision']}", flush=True)
+    model.summary(print_fn=lambda line, **_: print(line, flush=True))
 
-    # Train, then evaluate on the test split.
+    # Train with the optimizer and schedule named, then evaluate on the test
+    # split.
     metrics = training.fit_and_evaluate(
-        model,
-        (images.x_train, images.y_train),
+        model, (images.x_train, images.y_train),
         (images.x_val, images.y_val) if len(images.x_val) else None,
-        (images.x_test, images.y_test),
-        output_dir=output_dir,
-        epochs=config["epochs"],
-        batch_size=config["batch_size"],
-        optimizer=config["optimizer"],
-        lr=config["lr"],
-        schedule=config["schedule"],
-        warmup=config["warmup"],
-        patience=config["patience"],
-    )
+        (images.x_test, images.y_test), output_dir=output_dir,
+        epochs=config["epochs"], batch_size=config["batch_size"],
+        optimizer=config["optimizer"], lr=config["lr"], schedule=config["schedule"],
+        warmup=config["warmup"], patience=config["patience"])
+
+    # Evaluate: the metrics and the model card.
     metrics = {"app": APP, "dataset": images.name, "data_source": images.source,
                "model": config["model"], "resumed": resumed, **metrics}
-    card = cards.make_card(
+    cards.write_card(output_dir, cards.make_card(
         model, app=APP, dataset=images.name, class_names=images.class_names,
         preprocessing=images.preprocessing, metrics=cards.run_metrics(metrics),
-        seed=config["seed"], command=command)
-    cards.write_card(output_dir, card)
+        seed=config["seed"], command=command))
     runs.write_metrics(output_dir, metrics)
     print(f"Test accuracy {metrics['test_accuracy']:.4f}, loss {metrics['test_loss']:.4f}, "
           f"{metrics['train_seconds']} s of training. Results in {output_dir}", flush=True)
@@ -82,74 +117,18 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
 
 
 def parse_config(argv=None):
-    """Parses the flags into `(config, args)`, filling gaps from the preset."""
-    preset_help = functools.partial(flags.preset_help, presets.CLASSIFICATION)
-    parser = flags.app_parser(APP, __doc__, presets=presets.CLASSIFICATION)
-    parser.add_argument("--dataset", choices=names.IMAGE_DATASETS, default="mnist",
-                        help="dataset; its preset gives the defaults")
-    parser.add_argument("--model", choices=names.CLASSIFIERS, default=None,
-                        help="model family" + preset_help("model"))
-    parser.add_argument("--optimizer", choices=names.OPTIMIZERS, default=None,
-                        help="optimizer" + preset_help("optimizer"))
-    parser.add_argument("--schedule", choices=names.SCHEDULES, default=None,
-                        help="learning-rate schedule" + preset_help("schedule"))
-    parser.add_argument("--depth", type=flags.positive_int, default=None,
-                        help="depth of the model family (default: preset or builder default)")
-    parser.add_argument("--width", type=flags.positive_int, default=None,
-                        help="width of the model family (default: preset or builder default)")
-    parser.add_argument("--dropout", type=flags.fraction, default=None,
-                        help="dropout rate (default: preset or builder default)")
-    parser.add_argument("--batchnorm", action=argparse.BooleanOptionalAction,
-                        default=None,
-                        help="BatchNorm after each layer (default: preset or builder default)")
-    parser.add_argument("--weight-decay", type=flags.fraction, default=None,
-                        help="L2 factor on the kernels (default: preset or builder default)")
-    parser.add_argument("--initializer", choices=names.INITIALIZERS, default=None,
-                        help="kernel initializer (default: he)")
-    parser.add_argument("--augment", type=flags.augmentation_list, default=None,
-                        help="comma-separated augmentations from "
-                             f"{{{','.join(names.AUGMENTATIONS)}}}, or 'none' (default: preset)")
-    parser.add_argument("--precision", choices=names.PRECISIONS, default="float32",
-                        help="Keras dtype policy; the mixed ones speed up larger "
-                             "models on a GPU")
-    parser.add_argument("--patience", type=flags.positive_int, default=None,
-                        help="early-stopping patience in epochs (default: no early stopping)")
-    args = parser.parse_args(argv)
-
-    preset = presets.CLASSIFICATION[args.dataset]
-    model = args.model or preset["model"]
-    options = dict(preset["model_options"]) if model == preset["model"] else {}
-    for key in ("depth", "width", "dropout", "batchnorm", "weight_decay", "initializer"):
-        if getattr(args, key) is not None:
-            options[key] = getattr(args, key)
-    if args.augment is not None:
-        options["augment"] = args.augment
-    config = {
-        "app": APP,
-        "backend": flags.use_backend(args.backend),
-        "dataset": args.dataset,
-        "model": model,
-        "model_options": options,
-        "optimizer": args.optimizer or preset["optimizer"],
-        "lr": args.lr or preset["lr"],
-        "schedule": args.schedule or preset["schedule"],
-        "warmup": preset["warmup"],
-        "epochs": 1 if args.dry_run else args.epochs or preset["epochs"],
-        "batch_size": args.batch_size or preset["batch_size"],
-        "patience": args.patience,
-        "precision": args.precision,
-        "validation_size": presets.VALIDATION_SIZE,
-        "seed": args.seed,
-        "dry_run": args.dry_run,
-    }
+    """Parses the flags into `(config, args)`, with defaults from the preset."""
+    config, args = flags.parse(APP, __doc__, FLAGS, argv, presets=PRESETS,
+                               pick=lambda args: args.dataset)
+    if config["model"] != PRESETS[args.dataset]["model"]:
+        config["model_options"] = {key: getattr(args, key) for key in OPTIONS
+                                   if getattr(args, key) is not None}
+    config["validation_size"] = presets.VALIDATION_SIZE
     return config, args
 
 
 def main(argv=None):
-    config, args = parse_config(argv)
-    print(f"Config: {json.dumps(config)}", flush=True)
-    return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite,
-                              command=flags.command_line(APP, argv))
+    return flags.run_app(APP, parse_config, train_and_evaluate, argv)
 
 
 if __name__ == "__main__":

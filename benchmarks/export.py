@@ -5,7 +5,7 @@ the Keras model's predictions on TensorFlow. A backend that Keras cannot
 export a format from hands the model to one that can (the "written by"
 column).
 
-    python benchmarks/export.py [--model saved_models/mnist_vgg] [--backends ...]
+    python benchmarks/export.py [--model kerasdl/saved_models/mnist_vgg] [--backends ...]
                                 [--images 1000]
 
 Target: within 1e-4 (absolute) of the Keras model's probabilities. Prints a markdown table for BENCHMARKS.md; exits 1
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from _common import append_jsonl, hardware
-from kerasdl import data
+from kerasdl import cards, data
 from kerasdl.names import BACKENDS
 
 RUNTIMES = {
@@ -55,7 +55,7 @@ def run(code):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="saved_models/mnist_vgg")
+    parser.add_argument("--model", default=str(cards.shipped("mnist_vgg")))
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument("--images", type=int, default=1000, help="MNIST test images")
     args = parser.parse_args()

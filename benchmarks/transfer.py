@@ -7,11 +7,11 @@ and checks the targets.
 
 Targets (digits 0-4 to 5-9): finetune with all labels reaches 99.2% test
 accuracy; with 10 labels per class, frozen or finetune beats scratch by 10
-points. Run from the repository root, the app reuses the shipped base in
-saved_models/. Each run goes to runs/benchmarks/transfer-BACKEND (replaced
-if there). Prints a markdown table per backend for BENCHMARKS.md, over
-several seeds with the gap at 10 labels per class for each seed; exits 1 if
-a target is missed.
+points. The app reuses the base shipped in kerasdl/saved_models/, whatever
+the working folder. Each run goes to runs/benchmarks/transfer-BACKEND
+(replaced if there). Prints a markdown table per backend for BENCHMARKS.md,
+over several seeds with the gap at 10 labels per class for each seed; exits
+1 if a target is missed.
 """
 
 import argparse

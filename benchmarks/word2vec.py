@@ -6,9 +6,9 @@ For each architecture, trains gensim's `Word2Vec` (dim 100, window 5, 5
 negatives, min-count 5, 5 epochs, subsampling 1e-3, one worker thread per
 core) and then runs `kerasdl run word2vec` with the same settings on each
 backend. Both sets of vectors are scored by the same code
-(`kerasdl.embeddings`; its numbers equal gensim's own `evaluate_word_pairs`
-and `evaluate_word_analogies(restrict_vocab=30000)`). Words per second count
-every corpus word once per epoch, for both.
+(`kerasdl.word2vec.embeddings`; its numbers equal gensim's own
+`evaluate_word_pairs` and `evaluate_word_analogies(restrict_vocab=30000)`).
+Words per second count every corpus word once per epoch, for both.
 
 Targets (skip-gram): WordSim-353 Spearman and analogy accuracy at least
 gensim's; words per second at least 0.5x gensim's on the fastest backend.
@@ -36,8 +36,8 @@ def gensim_run(corpus, arch, similarity, analogies):
     import gensim
     from gensim.models import Word2Vec
 
-    from kerasdl import embeddings
     from kerasdl.data import text
+    from kerasdl.word2vec import embeddings
 
     def sentences():
         words = []

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from kerasdl.errors import UsageError
 
+# The trained models that ship with the package, one folder each.
+SHIPPED = Path(__file__).resolve().parent / "saved_models"
 MODEL_FILE = "model.keras"
 CARD_FILE = "card.json"
 CARD_KEYS = ("app", "dataset", "class_names", "input_shape", "dtype", "preprocessing",
@@ -86,8 +88,9 @@ def read_card(folder):
 
 
 def load(path, unsafe=False):
-    """Loads a saved model folder (or a `.keras` file), in Keras' safe mode
-    unless `unsafe`.
+    """Loads a saved model folder (or a `.keras` file, or the name of a
+    shipped model such as `"mnist_vgg"`), in Keras' safe mode unless
+    `unsafe`.
 
     Returns:
         `(model, card)`; `card` is `None` for a `.keras` file without one
@@ -100,9 +103,15 @@ def load(path, unsafe=False):
     """
     import keras
 
-    import kerasdl.models  # noqa: F401 (registers kerasdl's layers for loading)
+    # Registers kerasdl's layers for loading.
+    import kerasdl.autoencoder  # noqa: F401
+    import kerasdl.gan  # noqa: F401
+    import kerasdl.models  # noqa: F401
+    import kerasdl.transfer  # noqa: F401
 
     path = Path(path)
+    if not path.exists() and shipped(str(path)):
+        path = shipped(str(path))
     folder, file = (path, path / MODEL_FILE) if path.is_dir() else (path.parent, path)
     if not file.exists():
         raise UsageError(f"No saved model at {file}")
@@ -123,6 +132,13 @@ def load(path, unsafe=False):
     return model, card
 
 
+def shipped(name):
+    """The folder of the shipped model `name` (such as `"mnist_vgg"`), or
+    `None` when the package has none of that name."""
+    folder = SHIPPED / name
+    return folder if (folder / CARD_FILE).exists() else None
+
+
 def find(root):
     """The saved model folders under `root` (those holding a card), sorted."""
     return sorted(path.parent for path in Path(root).glob(f"*/{CARD_FILE}"))
@@ -136,11 +152,13 @@ def catalog(root):
     for folder in find(root):
         card = read_card(folder)
         accuracy = card["metrics"].get("test_accuracy")
+        params = card.get("params")  # not in CARD_KEYS: older cards lack it
         size = (folder / MODEL_FILE).stat().st_size / 2**20
         lines.append(
             f"| `{folder.name}` | {card['app']} | {card['dataset']} | "
             f"{len(card['class_names'])} | {'x'.join(map(str, card['input_shape']))} | "
-            f"{'' if accuracy is None else f'{accuracy:.2%}'} | {card.get('params', ''):,} | "
+            f"{'' if accuracy is None else f'{accuracy:.2%}'} | "
+            f"{'' if params is None else f'{params:,}'} | "
             f"{size:.1f} MB | {card['backend']} | {card['keras_version']} | "
             f"`{card['command']}` |")
     return "\n".join(lines) + "\n"

@@ -6,8 +6,11 @@
 `kerasdl run NAME` calls the same `main()` as `python apps/NAME.py`; the
 apps are installed with the package as `kerasdl.apps`, and found in the
 checkout's `apps/` when kerasdl runs from a checkout without installing.
+This is the only module that looks an app up: it chooses the backend from
+the command line first, then imports the app, which imports Keras.
 """
 
+import ast
 import importlib
 import importlib.util
 import json
@@ -44,10 +47,16 @@ def app_names():
 
 
 def load_app(name):
-    """Imports the app module `name`, or the one its alias names
-    (Keras-free until its main() runs)."""
+    """Imports the app module `name`, or the one its alias names. It imports
+    Keras: choose the backend first (`flags.choose_backend`)."""
     _apps_package()
     return importlib.import_module(f"kerasdl.apps.{ALIASES.get(name, name)}")
+
+
+def app_summary(name):
+    """The first line of the app's docstring, read without importing it."""
+    path = Path(_apps_package().__path__[0]) / f"{name}.py"
+    return (ast.get_docstring(ast.parse(path.read_text())) or "").splitlines()[0]
 
 
 def _parser(apps):
@@ -69,8 +78,8 @@ def _parser(apps):
         help="search an app's hyperparameters with keras-tuner: kerasdl tune NAME "
              "[FLAGS]; kerasdl tune NAME --help lists its flags",
     )
-    tune.add_argument("app", choices=names.TUNABLE_APPS, metavar="NAME",
-                      help=f"one of: {', '.join(names.TUNABLE_APPS)}")
+    tune.add_argument("app", choices=sorted([*apps, *ALIASES]), metavar="NAME",
+                      help=f"one of: {', '.join(apps)}, or {', '.join(ALIASES)}")
     explore = commands.add_parser(
         "word2vec", help="explore the vectors of a word2vec run: kerasdl word2vec "
                          "neighbors|analogy --model DIR ...")
@@ -106,7 +115,8 @@ def _parser(apps):
                         help="Keras backend; by default $KERAS_BACKEND")
     models = commands.add_parser("models", help="list the saved models and their cards",
                                  formatter_class=flags.HelpFormatter)
-    models.add_argument("--root", default="saved_models", help="folder of saved models")
+    models.add_argument("--root", default=None,
+                        help="folder of saved models (default: the shipped ones)")
     info = commands.add_parser("info", help="print a saved model's card and summary",
                                formatter_class=flags.HelpFormatter)
     predict = commands.add_parser(
@@ -120,8 +130,8 @@ def _parser(apps):
                                  formatter_class=flags.HelpFormatter)
     for command in (info, predict, export):
         command.add_argument("model", metavar="MODEL",
-                             help="a saved model folder (model.keras + card.json) or a "
-                                  ".keras file")
+                             help="a saved model folder (model.keras + card.json), a "
+                                  ".keras file, or a shipped model's name (kerasdl models)")
         command.add_argument("--backend", choices=names.BACKENDS, default=None,
                              help="Keras backend; by default $KERAS_BACKEND")
         command.add_argument("--unsafe", action="store_true",
@@ -167,7 +177,7 @@ def use_model(args):
 def explore_vectors(action, model, words, top):
     """Prints the neighbours of `words`, or the answers to the analogy
     `words` = (a, b, c), with cosine scores."""
-    from kerasdl import embeddings
+    from kerasdl.word2vec import embeddings
 
     vectors = embeddings.load(model)
     vectors.ids(words)
@@ -193,9 +203,8 @@ def sample_gan(args):
     if output.exists() and not args.overwrite:
         raise UsageError(f"{output} exists; choose another --output, or pass --overwrite")
     flags.use_backend(args.backend)
-    from kerasdl import cards, generation
-    from kerasdl.callbacks.samples import save_grid
-    from kerasdl.models import generator_classes
+    from kerasdl import cards
+    from kerasdl.gan import generator_classes, sample, save_grid
 
     model = Path(args.model)
     generator, card = cards.load(model / "generator" if (model / "generator").is_dir()
@@ -207,7 +216,7 @@ def sample_gan(args):
                              f"0-{classes - 1}, got {args.label}")
     elif args.label is not None:
         raise UsageError(f"{args.model} is not a conditional GAN, so it takes no --label")
-    images = generation.sample(generator, args.n, args.label, seed=args.seed)
+    images = sample(generator, args.n, args.label, seed=args.seed)
     output.parent.mkdir(parents=True, exist_ok=True)
     save_grid(images, output, args.columns)
     if args.label is not None and card:
@@ -215,7 +224,7 @@ def sample_gan(args):
     print(f"Wrote {args.n} samples to {output}")
 
 
-def _tune_parser(app):
+def _tune_parser(app, objective):
     parser = flags.ArgumentParser(
         prog=f"kerasdl tune {app}", formatter_class=flags.HelpFormatter,
         description=f"Searches the hyperparameters of the {app} app, then retrains the\n"
@@ -227,9 +236,10 @@ def _tune_parser(app):
                         help="search algorithm")
     parser.add_argument("--max-trials", type=flags.positive_int, default=10,
                         help="trials in all (hyperband sizes itself from --epochs)")
-    parser.add_argument("--objective", default=names.TUNABLE_APPS[app],
-                        help="validation metric to optimise; names ending in 'loss' or "
-                             "'fid' are minimised")
+    parser.add_argument("--objective", default=objective,
+                        help="validation figure of the app's metrics to optimise; "
+                             "another than the default is minimised if its name ends in "
+                             "'loss' or 'fid'")
     parser.add_argument("--output-dir", default=f"runs/tune-{app}",
                         help="folder of the search and of the retrained best model")
     parser.add_argument("--resume", action="store_true",
@@ -242,16 +252,16 @@ def _tune_parser(app):
 
 def tune(app_name, argv):
     """Runs `kerasdl tune APP ARGV`; returns the metrics of the best model."""
-    parser = _tune_parser(app_name)
-    args, app_argv = parser.parse_known_args(argv)
+    flags.choose_backend(argv)
     app = load_app(app_name)
+    args, app_argv = _tune_parser(app_name, app.TUNING["objective"]).parse_known_args(argv)
     config, _ = app.parse_config(app_argv)
     from kerasdl import tuning
 
     return tuning.tune(
-        app, config, tuner=args.tuner, max_trials=args.max_trials,
-        objective=args.objective, output_dir=args.output_dir, resume=args.resume,
-        trials_per_process=args.trials_per_process)
+        app.train_and_evaluate, app.TUNING, config, tuner=args.tuner,
+        max_trials=args.max_trials, objective=args.objective, output_dir=args.output_dir,
+        resume=args.resume, trials_per_process=args.trials_per_process)
 
 
 def main(argv=None):
@@ -264,8 +274,7 @@ def main(argv=None):
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
         for name in apps:
-            summary = (load_app(name).__doc__ or "").strip().splitlines()[0]
-            print(f"{name:18} {summary}")
+            print(f"{name:18} {app_summary(name)}")
         return 0
     if args.command == "word2vec":
         if rest:
@@ -279,7 +288,7 @@ def main(argv=None):
     if args.command == "models":
         from kerasdl import cards
 
-        print(cards.catalog(args.root), end="")
+        print(cards.catalog(args.root or cards.SHIPPED), end="")
         return 0
     if args.command in ("info", "predict", "export"):
         if rest:
@@ -287,4 +296,5 @@ def main(argv=None):
         return flags.run_main(lambda _: use_model(args), [])
     if args.command == "tune":
         return flags.run_main(lambda argv: tune(args.app, argv), rest)
+    flags.choose_backend(rest)
     return flags.run_main(load_app(args.app).main, rest)

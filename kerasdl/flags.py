@@ -5,11 +5,13 @@ Nothing here imports Keras: the backend must be chosen before that import.
 """
 
 import argparse
+import copy
+import json
 import os
 import sys
 
 from kerasdl.errors import UsageError, check_choice
-from kerasdl.names import AUGMENTATIONS, BACKENDS
+from kerasdl.names import BACKENDS
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -74,7 +76,11 @@ def fraction(text):
 
 
 def augmentation_list(text):
-    """argparse type: comma-separated names from `AUGMENTATIONS`, or 'none'."""
+    """argparse type: comma-separated names from `models.AUGMENTATIONS`, or
+    'none'. Flags are parsed once the backend is chosen, so the registry can
+    be imported here."""
+    from kerasdl.models import AUGMENTATIONS
+
     chosen = [name for name in text.split(",") if name and name != "none"]
     unknown = [name for name in chosen if name not in AUGMENTATIONS]
     if unknown:
@@ -84,54 +90,148 @@ def augmentation_list(text):
     return chosen
 
 
+def preset_value(preset, key):
+    """The value at `key` of `preset`, or `None` where it has none; a dot in
+    `key` goes one dict down (`"model_options.width"`)."""
+    for part in key.split("."):
+        preset = preset.get(part) if isinstance(preset, dict) else None
+    return preset
+
+
+def _put(config, key, value):
+    *parents, last = key.split(".")
+    for part in parents:
+        config = config[part]
+    config[last] = value
+
+
 def preset_help(presets, key):
-    """Returns ' (default: preset, a: 1, b: 2)' naming each preset's value of
-    `key`, or '' when there are no presets."""
-    if not presets:
-        return ""
-    values = ", ".join(f"{name}: {p[key]}" for name, p in presets.items())
-    return f" (default: from the preset, {values})"
+    """Returns ' (default: from the preset, a: 1, b: 2)' naming each preset's
+    value of `key`, or '' when there are no presets."""
+    values = ", ".join(f"{name}: {preset_value(p, key)}" for name, p in (presets or {}).items()
+                       if preset_value(p, key) is not None)
+    return f" (default: from the preset, {values})" if values else ""
 
 
-def app_parser(name, doc, *, epochs=None, batch_size=None, lr=None, presets=None,
-               output_dir=None):
-    """Makes the parser for an app with the flags that every app shares.
+# The flags every app shares, as data. Each entry maps a flag's name
+# (`batch_size` is `--batch-size`) to `add_argument`'s keywords, plus
+# "preset": the key of the app's preset that gives the default.
+SHARED_FLAGS = {
+    "backend": {"choices": BACKENDS,
+                "help": "Keras backend; by default $KERAS_BACKEND, else Keras' own default"},
+    "epochs": {"type": positive_int, "preset": "epochs", "help": "training epochs"},
+    "batch_size": {"type": positive_int, "preset": "batch_size", "help": "examples per step"},
+    "lr": {"type": positive_float, "preset": "lr", "help": "peak learning rate"},
+    "seed": {"type": int, "default": 0, "help": "random seed"},
+    "output_dir": {"help": "where the run writes everything it makes"},
+    "overwrite": {"action": "store_true", "help": "replace a finished run in --output-dir"},
+    "dry_run": {"action": "store_true",
+                "help": "tiny data and one epoch, to check that everything runs"},
+}
+# Shared flags that say where and how to run, not what: kept out of the config.
+RUN_FLAGS = ("backend", "output_dir", "overwrite")
+
+
+def app_parser(name, doc, table, presets=None):
+    """Makes the parser of an app from `SHARED_FLAGS` and the app's own
+    `table` (same form; an entry there replaces the shared one).
 
     Args:
         name: the app's name, as in `kerasdl run NAME`.
-        doc: the app's module docstring; its first line is the description.
-        epochs, batch_size, lr: the defaults, or `None` to take them from
-            `presets`.
-        presets: a dict of named presets (plain dicts), shown in the help.
-        output_dir: default output directory; `runs/NAME` if not given.
+        doc: the app's module docstring, shown by --help.
+        table: the app's flags, as data (see `SHARED_FLAGS`).
+        presets: a dict of named presets whose values the help shows for
+            each flag with a "preset" key.
 
     Returns:
-        An `ArgumentParser` with `--backend --epochs --batch-size --lr --seed
-        --output-dir --overwrite --dry-run`.
+        An `ArgumentParser`.
     """
-    parser = ArgumentParser(
-        prog=f"kerasdl run {name}", description=doc, formatter_class=HelpFormatter
-    )
-    parser.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default=None,
-        help="Keras backend; by default $KERAS_BACKEND, else Keras' own default",
-    )
-    parser.add_argument("--epochs", type=positive_int, default=epochs,
-                        help="training epochs" + preset_help(presets, "epochs"))
-    parser.add_argument("--batch-size", type=positive_int, default=batch_size,
-                        help="examples per step" + preset_help(presets, "batch_size"))
-    parser.add_argument("--lr", type=positive_float, default=lr,
-                        help="peak learning rate" + preset_help(presets, "lr"))
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--output-dir", default=output_dir or f"runs/{name}",
-                        help="where the run writes everything it makes")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace a finished run in --output-dir")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="tiny data and one epoch, to check that everything runs")
+    parser = ArgumentParser(prog=f"kerasdl run {name}", description=doc,
+                            formatter_class=HelpFormatter)
+    for flag, spec in {**SHARED_FLAGS, **table}.items():
+        spec = dict(spec)
+        key = spec.pop("preset", None)
+        if key:
+            spec["default"] = None
+            spec["help"] += preset_help(presets, key)
+        if flag == "output_dir":
+            spec["default"] = f"runs/{name}"
+        parser.add_argument("--" + flag.replace("_", "-"), **spec)
     return parser
+
+
+def parse(name, doc, table, argv=None, *, presets=None, pick=None):
+    """Parses an app's flags and resolves them against its preset.
+
+    The config starts as a copy of the chosen preset; each flag then puts its
+    value at its "preset" key (the preset's own value where the flag is not
+    given), or at its own name when it has none. `--dry-run` makes `epochs` 1.
+
+    Args:
+        name, doc, table, presets: see `app_parser`.
+        argv: the arguments, by default this process's.
+        pick: a function from the parsed arguments to the name of the preset
+            to use; by default the first.
+
+    Returns:
+        `(config, args)`: the config dict, starting with "app" and "backend",
+        and the parsed arguments (`args.output_dir`, `args.overwrite`).
+
+    Raises:
+        UsageError: for an unknown backend, or one Keras cannot switch to.
+    """
+    args = app_parser(name, doc, table, presets).parse_args(argv)
+    presets = presets or {name: {}}
+    preset = presets[pick(args) if pick else next(iter(presets))]
+    config = {"app": name, "backend": use_backend(args.backend), **copy.deepcopy(preset)}
+    for flag, spec in {**SHARED_FLAGS, **table}.items():
+        value, key = getattr(args, flag), spec.get("preset")
+        if key:
+            value = preset_value(preset, key) if value is None else value
+            if value is not None:
+                _put(config, key, value)
+        elif flag not in RUN_FLAGS:
+            config[flag] = value
+    if args.dry_run:
+        config["epochs"] = 1
+    return config, args
+
+
+def run_app(name, parse_config, train_and_evaluate, argv=None):
+    """Runs an app as `kerasdl run` does: parses its flags with
+    `parse_config(argv)`, prints the backend, device and config, then calls
+    `train_and_evaluate(config, output_dir, overwrite=..., command=...)`.
+
+    Returns:
+        What `train_and_evaluate` returns: the run's metrics.
+    """
+    config, args = parse_config(argv)
+    from kerasdl import backend
+
+    print(f"kerasdl {name}: backend {config['backend']}, device {backend.device_info()}",
+          flush=True)
+    print(f"Config: {json.dumps(config)}", flush=True)
+    return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite,
+                              command=command_line(name, argv))
+
+
+def choose_backend(argv=None):
+    """Chooses the Keras backend named by `--backend` in `argv` (by default
+    this process's arguments), else `$KERAS_BACKEND`. An app calls it before
+    it imports Keras, as keras-io examples set `KERAS_BACKEND` first. A bad
+    name is one line on stderr and exit status 2.
+
+    Returns:
+        The name of the backend Keras will use.
+    """
+    parser = ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--backend", choices=BACKENDS)
+    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return use_backend(args.backend)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
 
 
 def use_backend(name=None):
@@ -159,9 +259,26 @@ def use_backend(name=None):
             )
         os.environ["KERAS_BACKEND"] = name
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
+    return _import_keras_quietly().backend.backend()
 
-    return keras.backend.backend()
+
+def _import_keras_quietly():
+    """Imports Keras with the native start-up notices of its backend kept
+    off stderr (TensorFlow's oneDNN and absl lines, which
+    `TF_CPP_MIN_LOG_LEVEL` does not silence), so that an app's one-line
+    errors stay one line."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import keras
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return keras
 
 
 def command_line(app, argv=None):

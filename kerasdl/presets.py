@@ -113,11 +113,12 @@ WORD2VEC_DRY_RUN = {"chars": 100_000, "min_count": 2}
 
 # The transfer-learning app. The base is pretrained with the classification
 # preset of the source's dataset (without its augmentation, which the target
-# chooses: its own dataset's). Scratch and frozen train `epochs`; finetune
-# goes on from frozen for `fine_tune_epochs` at `fine_tune_lr`, with the top
-# `unfreeze_blocks` blocks of the base trainable. Label sets smaller than
-# `min_epoch_size` are repeated up to it, so that few labels still get a
-# fair number of steps.
+# chooses: its own dataset's, or `TRANSFER_FOLDER_AUGMENT` for a folder of
+# images). Scratch and frozen train `epochs`; finetune goes on from frozen
+# for `fine_tune_epochs` at `fine_tune_lr`, with the top `unfreeze_blocks`
+# blocks of the base trainable. Label sets smaller than `min_epoch_size` are
+# repeated up to it, so that few labels still get a fair number of steps.
+# `image_size` is the side that a folder's images are resized to.
 TRANSFER = {
     "epochs": 5,
     "fine_tune_epochs": 5,
@@ -130,9 +131,11 @@ TRANSFER = {
     "labels_per_class": [10, 100, "all"],
     "min_epoch_size": 5000,
     "image_size": 224,
-    "folder_augment": ["flip"],
+    "validation_size": VALIDATION_SIZE,
 }
-TRANSFER_DRY_RUN = {"labels_per_class": [10, "all"], "min_epoch_size": 64}
+TRANSFER_DRY_RUN = {**TRANSFER, "labels_per_class": [10, "all"], "min_epoch_size": 64,
+                    "epochs": 1, "fine_tune_epochs": 1}
+TRANSFER_FOLDER_AUGMENT = ["flip"]
 
 # The GAN app, per dataset: a DCGAN trained with Adam (beta_1 = 0.5, as in
 # the DCGAN paper) at the same rate for both nets, with one-sided label

@@ -32,3 +32,21 @@ def has_mnist():
     if not (Path(os.environ.get("KERASDL_DATA_DIR", "/nonexistent"))
             / "keras-datasets" / "mnist.npz").exists():
         pytest.skip("needs $KERASDL_DATA_DIR with keras-datasets/mnist.npz")
+
+
+@pytest.fixture
+def toy_corpus(tmp_path):
+    """A corpus with structure: numbers follow 'count', colours follow
+    'paint', so each group shares its contexts."""
+    rng = np.random.default_rng(0)
+    numbers = "one two three four five".split()
+    colours = "red green blue black white".split()
+    words = []
+    for _ in range(3000):
+        if rng.random() < 0.5:
+            words += ["count", "to", rng.choice(numbers), "now"]
+        else:
+            words += ["paint", "it", rng.choice(colours), "please"]
+    path = tmp_path / "toy.txt"
+    path.write_text(" ".join(words) + "\n")
+    return path

@@ -6,11 +6,13 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdl import autoencoding, cards, cli, names
+from kerasdl import autoencoder as ae
+from kerasdl import cards, cli, data, flags
+from kerasdl.autoencoder import (DenseTranspose, build_autoencoder, encoder_of, noise_layer,
+                                 tied_pairs)
+from kerasdl.callbacks.curves import read_history
 from kerasdl.data import labels_per_class
 from kerasdl.errors import UsageError
-from kerasdl.models import AUTOENCODERS, NOISES, DenseTranspose, build_autoencoder, encoder_of
-from kerasdl.models.autoencoder import noise_layer, tied_pairs
 
 SHAPE = (28, 28, 1)
 X = np.random.default_rng(0).random((16, *SHAPE), dtype=np.float32)
@@ -21,11 +23,15 @@ def predict(model, x):
     return keras.ops.convert_to_numpy(model(x, training=False))
 
 
-def test_registries_match_the_command_line_names():
-    assert tuple(AUTOENCODERS) == names.AUTOENCODERS
-    for noise_type in names.NOISES:
-        assert noise_layer(0.1, noise_type) is not None
-    assert NOISES == names.NOISES
+def test_noise_layers_by_name():
+    assert isinstance(noise_layer(0.1, "gaussian"), keras.layers.GaussianNoise)
+    assert isinstance(noise_layer(0.1, "masking"), ae.MaskingNoise)
+    assert noise_layer(0.0, "masking") is None
+    with pytest.raises(UsageError, match="Unknown noise type: 'salt'. Choose one of: "
+                                         "gaussian, masking"):
+        noise_layer(0.1, "salt")
+    with pytest.raises(UsageError, match="Unknown architecture: 'vae'"):
+        build_autoencoder("vae", SHAPE)
 
 
 @pytest.mark.parametrize("arch,options", [("dense", TINY), ("dense", {**TINY, "tied": True}),
@@ -80,7 +86,7 @@ def test_greedy_schedule_freezes_all_but_the_current_pair():
     model = build_autoencoder("dense", SHAPE, tied=True, **TINY)
     assert len(model.trainable_weights) == 3 * 2 + 3  # 3 kernels, 6 biases
     stages = []
-    for index, encode, decode in autoencoding.greedy_stages(model):
+    for index, encode, decode in ae.greedy_stages(model):
         # The current pair: its kernel, the encoder bias and the decoder bias.
         assert len(model.trainable_weights) == 3
         assert encode.trainable and decode.trainable
@@ -91,29 +97,29 @@ def test_greedy_schedule_freezes_all_but_the_current_pair():
 
 def test_greedy_needs_a_tied_dense_autoencoder():
     with pytest.raises(UsageError, match="tied dense autoencoder"):
-        list(autoencoding.greedy_stages(build_autoencoder("dense", SHAPE, **TINY)))
+        list(ae.greedy_stages(build_autoencoder("dense", SHAPE, **TINY)))
 
 
 def test_greedy_pretraining_trains_each_pair_and_resumes(tmp_path):
     model = build_autoencoder("dense", SHAPE, tied=True, **TINY)
     before = [w.copy() for w in model.get_weights()]
-    autoencoding.greedy_pretrain(model, X, epochs=1, batch_size=8, output_dir=tmp_path)
+    ae.greedy_pretrain(model, X, epochs=1, batch_size=8, output_dir=tmp_path)
     after = model.get_weights()
     assert all(not np.allclose(a, b) for a, b in zip(before, after))
     for pair in (1, 2, 3):
         assert (tmp_path / f"pair_{pair}.weights.h5").exists()
     # A second call finds every pair finished and trains nothing.
     again = build_autoencoder("dense", SHAPE, tied=True, **TINY)
-    autoencoding.greedy_pretrain(again, X, epochs=1, batch_size=8, output_dir=tmp_path)
+    ae.greedy_pretrain(again, X, epochs=1, batch_size=8, output_dir=tmp_path)
     for a, b in zip(again.get_weights(), after):
         np.testing.assert_allclose(a, b)
 
 
 def test_reconstruction_metrics():
     x = np.array([[0.0, 1.0]])
-    perfect = autoencoding.reconstruction_metrics(x, x)
+    perfect = ae.reconstruction_metrics(x, x)
     assert perfect["test_mse"] == 0 and perfect["test_bce"] < 1e-6
-    half = autoencoding.reconstruction_metrics(np.full_like(x, 0.5), x)
+    half = ae.reconstruction_metrics(np.full_like(x, 0.5), x)
     assert half["test_mse"] == pytest.approx(0.25)
     assert half["test_bce"] == pytest.approx(np.log(2), rel=1e-5)
 
@@ -134,6 +140,9 @@ def run_app(output_dir, *extra):
 def test_autoencoder_dry_run(tmp_path, has_mnist):
     metrics = run_app(tmp_path, "--arch", "conv", "--noise", "0.3")
     assert {"test_mse", "test_bce", "code_size", "backend", "device"} <= set(metrics)
+    # The tuning objective: the last epoch's validation loss.
+    assert metrics["val_loss"] == pytest.approx(read_history(tmp_path / "history.csv")
+                                                ["val_loss"][-1], rel=1e-5)
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     for name in ("reconstructions.png", "codes.png", "model.keras", "encoder.keras",
                  "history.csv", "learning_curves.png"):
@@ -145,16 +154,33 @@ def test_autoencoder_dry_run(tmp_path, has_mnist):
 def test_autoencoder_greedy_dry_run(tmp_path, has_mnist):
     metrics = run_app(tmp_path, "--pretrain", "greedy", "--labels-per-class", "2",
                       "--noise", "0.2", "--noise-type", "masking")
+    config = json.loads((tmp_path / "config.json").read_text())
+    images = data.load_run_images(config)
     for name in ("pretrained", "scratch"):  # --dry-run draws the labels once
         assert [metrics[f"{name}_accuracy"]] == metrics[f"{name}_accuracies"]
-        assert 0 <= metrics[f"{name}_accuracy"] <= 1
-        assert (tmp_path / f"classifier_{name}_1" / "model.keras").exists()
+        classifier = keras.saving.load_model(tmp_path / f"classifier_{name}_1" / "model.keras")
+        found = classifier.evaluate(images.x_test, images.y_test, verbose=0, return_dict=True)
+        assert metrics[f"{name}_accuracy"] == pytest.approx(found["accuracy"], abs=1e-6)
     encoder = keras.saving.load_model(tmp_path / "encoder.keras")
     assert encoder.output.shape[-1] == metrics["code_size"]
 
 
 def test_greedy_needs_the_dense_arch(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        run_app("unused", "--pretrain", "greedy", "--arch", "conv")
-    assert exit_info.value.code == 2
+    status = flags.run_main(cli.load_app("autoencoder").main,
+                            ["--pretrain", "greedy", "--arch", "conv"])
+    assert status == 2
     assert "greedy needs --arch dense, got 'conv'" in capsys.readouterr().err
+
+
+def test_tuning_trains_the_autoencoder_whole():
+    assert ae.trained_whole({"pretrain": "none", "lr": 1}) == {"pretrain": "none", "lr": 1}
+    with pytest.raises(UsageError, match="drop --pretrain greedy"):
+        ae.trained_whole({"pretrain": "greedy"})
+
+
+def test_summary_names_the_figures_it_has():
+    line = ae.summary({"test_bce": 0.08, "test_mse": 0.01})
+    assert line == "Test BCE 0.0800, MSE 0.0100 per pixel"
+    line = ae.summary({"test_bce": 0.08, "test_mse": 0.01, "pretrained_accuracy": 0.9,
+                       "pretrained_accuracies": [0.8, 1.0], "scratch_accuracy": 0.7})
+    assert line.endswith("(mean of 2 draws of the labels) pretrained 0.9000, scratch 0.7000")

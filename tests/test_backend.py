@@ -1,7 +1,9 @@
 import ast
+import re
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from kerasdl import backend
 
@@ -17,11 +19,54 @@ def _functions(name):
 def test_every_backend_module_has_the_same_functions():
     names = [_functions(b) for b in ("tensorflow", "jax", "torch")]
     assert names[0] == names[1] == names[2]
-    assert {"device_info", "clear_caches"} <= names[0]
+    assert {"device_info", "clear_caches", "minimize", "train_step"} <= names[0]
 
 
 def test_describe_names_the_backend_and_a_device():
     info = backend.describe()
-    assert info["backend"] == keras.backend.backend()
-    assert info["device"] == "CPU" or info["device"].startswith("GPU")
+    assert info == {"backend": keras.backend.backend(), "device": backend.device_info()}
+    assert re.fullmatch(r"CPU|GPU \(.+\)", info["device"]), info["device"]
     backend.clear_caches()
+
+
+class _Pull(keras.Model):
+    """A vector `w` that each step pulls towards the mean target with
+    `backend.minimize`, and a non-trainable `steps` that the loss counts."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = self.add_weight(shape=(3,), initializer="zeros", name="w")
+        self.steps = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                     name="steps")
+
+    def call(self, x):
+        return x * self.w
+
+    def train_step(self, *args):
+        return backend.train_step(self, self._step, *args)
+
+    def _step(self, data):
+        _, target = data
+
+        def loss_fn():
+            self.steps.assign(self.steps + 1.0)
+            gap = self.w - keras.ops.mean(target, axis=0)
+            return keras.ops.sum(gap**2), keras.ops.max(keras.ops.abs(gap))
+
+        loss, gap = backend.minimize(loss_fn, [self.w], self.optimizer)
+        return {"loss": loss, "gap": gap}
+
+
+def test_minimize_takes_one_gradient_step_in_a_train_step():
+    model = _Pull()
+    model.compile(optimizer=keras.optimizers.SGD(0.25))
+    target = np.array([[1.0, -2.0, 4.0]] * 4, "float32")
+    history = model.fit(np.ones_like(target), target, batch_size=4, epochs=2, verbose=0)
+    # w <- w - 0.25 * 2 (w - t), from w = 0: t / 2, then 3 t / 4.
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model.w), 0.75 * target[0],
+                               rtol=1e-6)
+    # The loss and the other outputs are those before each step.
+    np.testing.assert_allclose(history.history["loss"], [21.0, 21.0 / 4], rtol=1e-6)
+    np.testing.assert_allclose(history.history["gap"], [4.0, 2.0], rtol=1e-6)
+    # Variables that the loss assigns keep their new values.
+    assert float(keras.ops.convert_to_numpy(model.steps)) == 2.0

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import pytest
@@ -97,3 +98,14 @@ def test_a_checkout_runs_without_installing(tmp_path):
                             env={**os.environ, "PYTHONPATH": root})
     assert result.returncode == 0, result.stderr
     assert "classification" in result.stdout and "transfer_learning" in result.stdout
+
+
+def test_no_library_module_imports_an_app():
+    # The CLI's lookup of the app to run, and the backend's of its own
+    # module, are the only imports by name.
+    root = Path(flags.__file__).parent
+    allowed = {root / "cli.py", root / "backend" / "__init__.py"}
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        assert "kerasdl.apps" not in text or path in allowed, path
+        assert "import_module" not in text or path in allowed, path

@@ -1,11 +1,11 @@
-"""Export and reuse: parity across backends and runtimes, safe loading, bad
-files, and the info, predict, export and models commands."""
+"""Export and reuse: parity across backends and runtimes, inputs read as a
+card says, top classes, and the info, predict, export and models commands
+(loading itself, refusing bad and unsafe files, is in test_cards.py)."""
 
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -14,7 +14,6 @@ import pytest
 from kerasdl import cards, data, export, models, names
 from kerasdl.errors import UsageError
 
-ROOT = Path(__file__).resolve().parents[1]
 BACKEND = keras.backend.backend()
 
 
@@ -130,22 +129,18 @@ def test_export_never_overwrites_without_being_asked(saved):
         export.export_model(model, tmp_path / "copy.h5", "keras")
 
 
-def test_lambda_layers_are_refused_unless_unsafe(tmp_path):
+def test_info_refuses_a_lambda_layer_in_one_line(tmp_path):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda x: x * 2)])
     model.save(tmp_path / "lambda.keras")
     error = one_line_error(kerasdl("info", tmp_path / "lambda.keras"))
     assert "holds Python code (a Lambda layer)" in error and "--unsafe" in error
-    loaded, card = cards.load(tmp_path / "lambda.keras", unsafe=True)
-    assert card is None and isinstance(loaded.layers[0], keras.layers.Lambda)
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
-def test_damaged_files_give_one_line(saved, damage):
+def test_predict_refuses_a_damaged_file_in_one_line(saved):
     _, _, _, tmp_path = saved
     data = (tmp_path / "model" / "model.keras").read_bytes()
     bad = tmp_path / "bad.keras"
-    bad.write_bytes({"truncated": data[: len(data) // 2], "garbage": b"\x00" * 999,
-                     "empty": b""}[damage])
+    bad.write_bytes(data[: len(data) // 2])
     assert "is not a Keras model file" in one_line_error(
         kerasdl("predict", bad, tmp_path / "x.npy"))
 
@@ -171,11 +166,14 @@ def test_predict_npy_and_images_as_the_card_says(saved):
         export.read_inputs([image], (12, 12, 1), None)
 
 
-def test_models_lists_the_shipped_models_as_in_their_readme():
-    result = kerasdl("models", "--root", ROOT / "saved_models")
+def test_models_lists_the_shipped_models_by_default(tmp_path):
+    result = kerasdl("models")
     assert result.returncode == 0, result.stderr
+    assert result.stdout == cards.catalog(cards.SHIPPED)
     assert "`mnist_0_4_vgg`" in result.stdout
-    assert result.stdout in (ROOT / "saved_models" / "README.md").read_text()
+    assert result.stdout in (cards.SHIPPED / "README.md").read_text()
+    other = kerasdl("models", "--root", tmp_path)
+    assert other.returncode == 0 and other.stdout == cards.catalog(tmp_path)
 
 
 def test_predict_reads_real_digits_right(tmp_path, has_mnist):
@@ -185,7 +183,7 @@ def test_predict_reads_real_digits_right(tmp_path, has_mnist):
     for digit, index in enumerate(picked):
         paths.append(tmp_path / f"digit_{digit}.png")
         keras.utils.save_img(paths[-1], mnist.x_test[index] * 255, scale=False)
-    result = kerasdl("predict", ROOT / "saved_models" / "mnist_vgg", *paths, "--json")
+    result = kerasdl("predict", cards.shipped("mnist_vgg"), *paths, "--json")
     assert result.returncode == 0, result.stderr
     labels = [found["top"][0]["label"] for found in json.loads(result.stdout)]
     assert labels == [str(digit) for digit in range(10)]
@@ -198,3 +196,29 @@ def test_info_prints_the_card_and_the_summary(saved):
     card = json.loads(result.stdout[: result.stdout.index("}\n") + 1])
     assert card == cards.read_card(tmp_path / "model")
     assert "Total params" in result.stdout
+
+
+def test_read_inputs_names_each_example(tmp_path):
+    np.save(tmp_path / "one.npy", np.ones((2, 2)))
+    np.save(tmp_path / "batch.npy", np.zeros((3, 2, 2)))
+    names_, batch = export.read_inputs([tmp_path / "one.npy", tmp_path / "batch.npy"], (2, 2),
+                                       None)
+    assert names_ == [str(tmp_path / "one.npy")] + [f"{tmp_path / 'batch.npy'}[{i}]"
+                                                    for i in range(3)]
+    assert batch.dtype == np.float32
+    np.testing.assert_array_equal(batch, [np.ones((2, 2))] + [np.zeros((2, 2))] * 3)
+    with pytest.raises(UsageError, match="No such input file: '.*missing.png'"):
+        export.read_inputs([tmp_path / "missing.png"], (2, 2), None)
+    (tmp_path / "notes.txt").write_text("1 2 3 4")
+    with pytest.raises(UsageError, match=r"Unknown input '.*notes.txt': expected an image "
+                                         r"\(.png, .jpg, .jpeg\) or a .npy array"):
+        export.read_inputs([tmp_path / "notes.txt"], (2, 2), None)
+
+
+def test_top_classes_are_the_most_probable_in_order():
+    probabilities = np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]])
+    assert export.top_classes(probabilities, ["a", "b", "c"], 2) == [
+        [("b", 0.6), ("c", 0.3)], [("a", 0.5), ("c", 0.3)]]
+    everything = export.top_classes(probabilities, ["a", "b", "c"], 10)
+    assert [[name for name, _ in row] for row in everything] == [["b", "c", "a"],
+                                                                 ["a", "c", "b"]]

@@ -1,5 +1,5 @@
-"""The GAN: its phases, the backend gradient step, FID, coverage, the app and
-`kerasdl gan sample`."""
+"""The GAN (`kerasdl.gan`): its nets, its training step on the backend, the
+model, sampling, the app and `kerasdl gan sample`. FID: test_gan_fid.py."""
 
 import json
 
@@ -7,10 +7,11 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdl import cards, cli, data, generation, training
+from kerasdl import cards, cli, data, training
 from kerasdl.errors import UsageError
-from kerasdl.models import (GAN, ClusterPick, build_discriminator, build_generator,
-                            cluster_mixture, generator_classes)
+from kerasdl.gan import (GAN, ClusterPick, adversarial_step, build_discriminator,
+                         build_generator, cluster_mixture, conditioning, fixed_inputs,
+                         generator_classes, sample, tile)
 
 SHAPE = (8, 8, 1)
 RNG = np.random.default_rng(0)
@@ -18,11 +19,12 @@ X = RNG.random((64, *SHAPE), dtype=np.float32)
 Y = RNG.integers(0, 3, 64).astype("int32")
 
 
-def make_gan(conditional=False, **options):
+def make_gan(conditional=False, d_lr=1e-2, g_lr=1e-2, **options):
     classes = 3 if conditional else None
     gan = GAN(build_generator(SHAPE, latent_dim=4, width=4, num_classes=classes),
-              build_discriminator(SHAPE, width=4, num_classes=classes), seed=0, **options)
-    gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
+              build_discriminator(SHAPE, width=4, num_classes=classes), adversarial_step,
+              seed=0, **options)
+    gan.compile(keras.optimizers.Adam(d_lr), keras.optimizers.Adam(g_lr))
     return gan
 
 
@@ -34,21 +36,11 @@ def changed(before, model):
     return [not np.array_equal(a, b) for a, b in zip(before, trainable(model))]
 
 
-class DiscriminatorOnly(GAN):
-    def _step(self, data):
-        return self.discriminator_step(*data[:2])
-
-
-class GeneratorOnly(GAN):
-    def _step(self, data):
-        return self.generator_step(keras.ops.shape(data[0])[0], data[1])
-
-
 @pytest.mark.parametrize("conditional", [False, True])
 def test_shapes_and_ranges(conditional):
     gan = make_gan(conditional)
     labels = Y[:5] if conditional else None
-    images = generation.sample(gan.generator, 5, labels)
+    images = sample(gan.generator, 5, labels)
     assert images.shape == (5, *SHAPE)
     assert images.min() >= 0 and images.max() <= 1
     logits = gan.discriminator([X[:5], Y[:5]] if conditional else X[:5])
@@ -65,12 +57,13 @@ def test_a_train_step_updates_both_nets(conditional):
     assert all(changed(g, gan.generator)) and all(changed(d, gan.discriminator))
 
 
-@pytest.mark.parametrize("phase,moves,stays", [(DiscriminatorOnly, "discriminator", "generator"),
-                                               (GeneratorOnly, "generator", "discriminator")])
-def test_each_phase_updates_only_its_net(phase, moves, stays):
-    gan = phase(build_generator(SHAPE, latent_dim=4, width=4),
-                build_discriminator(SHAPE, width=4), seed=0)
-    gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
+@pytest.mark.parametrize("moves,stays", [("discriminator", "generator"),
+                                         ("generator", "discriminator")])
+def test_each_gradient_step_updates_only_its_net(moves, stays):
+    # The other net's optimizer steps at rate 0: any change to it would come
+    # from the gradient step of the net that moves.
+    gan = make_gan(d_lr=1e-2 if moves == "discriminator" else 0.0,
+                   g_lr=1e-2 if moves == "generator" else 0.0)
     before = {name: trainable(getattr(gan, name)) for name in (moves, stays)}
     gan.fit(X, Y, batch_size=16, epochs=1, verbose=0)
     assert all(changed(before[moves], getattr(gan, moves)))
@@ -80,10 +73,26 @@ def test_each_phase_updates_only_its_net(phase, moves, stays):
     assert int(keras.ops.convert_to_numpy(optimizer.iterations)) == 4
 
 
+def test_fit_runs_the_step_it_is_given_and_averages_its_logs():
+    def step(gan, real, labels):
+        n = keras.ops.cast(keras.ops.shape(real)[0], "float32")
+        return {"d_loss": n, "g_loss": -n, "d_real": 0.0, "d_fake": 1.0}
+
+    gan = GAN(build_generator(SHAPE, latent_dim=4, width=4),
+              build_discriminator(SHAPE, width=4), step, seed=0)
+    gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
+    g, d = trainable(gan.generator), trainable(gan.discriminator)
+    history = gan.fit(X[:48], Y[:48], batch_size=32, epochs=1, verbose=0).history
+    # Batches of 32 and 16: the logs are their means; no net moved.
+    assert history["d_loss"] == [pytest.approx(24.0)] and history["g_loss"] == [-24.0]
+    assert history["d_fake"] == [1.0]
+    assert not any(changed(g, gan.generator)) and not any(changed(d, gan.discriminator))
+
+
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 def test_the_averaged_generator_is_a_copy_with_the_moving_average(momentum):
     gan = GAN(build_generator(SHAPE, latent_dim=4, width=4),
-              build_discriminator(SHAPE, width=4), seed=0)
+              build_discriminator(SHAPE, width=4), adversarial_step, seed=0)
     gan.compile(keras.optimizers.Adam(1e-2),
                 keras.optimizers.Adam(1e-2, use_ema=True, ema_momentum=momentum))
     gan.fit(X, Y, batch_size=16, epochs=2, verbose=0)
@@ -111,41 +120,13 @@ def test_minimax_loss_and_smoothing_are_options():
         make_gan(generator_loss="wasserstein")
 
 
-def test_frechet_distance_is_zero_for_a_set_and_grows_with_noise():
-    a = RNG.standard_normal((2000, 8))
-    assert abs(generation.frechet_distance(a, a)) < 1e-6
-    distances = [generation.frechet_distance(a, a + RNG.normal(0, s, a.shape))
-                 for s in (0.1, 0.5, 1.0)]
-    assert distances[0] < distances[1] < distances[2]
-    # Two Gaussians with unit covariance: the distance is the squared mean gap.
-    b = RNG.standard_normal((20000, 2))
-    shifted = RNG.standard_normal((20000, 2)) + [3.0, 0.0]
-    assert generation.frechet_distance(b, shifted) == pytest.approx(9.0, rel=0.05)
-
-
-def test_class_coverage():
-    one_class = np.tile([[0.95, 0.05, 0.0]], (10, 1))
-    spread = np.eye(3)[np.arange(30) % 3] * 0.5 + 0.5 / 3
-    assert generation.class_coverage(one_class) == {
-        "confident": 1.0, "class_entropy": 0.0, "max_entropy": pytest.approx(np.log(3)),
-        "class_histogram": [1.0, 0.0, 0.0]}
-    assert generation.class_coverage(spread)["class_entropy"] == pytest.approx(np.log(3))
-    assert generation.class_coverage(spread)["confident"] == 0.0
-
-
-def test_feature_model_takes_the_penultimate_layer():
-    images = keras.Input(SHAPE)
-    hidden = keras.layers.Dense(6, activation="relu")(keras.layers.Flatten()(images))
-    classifier = keras.Model(images, keras.layers.Dense(3, activation="softmax")(hidden))
-    features, probabilities = generation.feature_model(classifier).predict(X[:4], verbose=0)
-    assert features.shape == (4, 6) and (features >= 0).all()
-    np.testing.assert_allclose(probabilities.sum(-1), 1, rtol=1e-5)
-
-
 def test_gan_dry_run_and_sample_command(tmp_path, has_mnist, capsys):
     run = tmp_path / "run"
     metrics = cli.load_app("gan").main(["--dry-run", "--backend", keras.backend.backend(),
                                         "--output-dir", str(run), "--conditional"])
+    shipped = cards.shipped("mnist_vgg")
+    assert f"FID classifier: the shipped model {shipped}\n" in capsys.readouterr().out
+    assert metrics["fid_classifier"] == str(shipped)
     for key in ("fid", "fid_real_halves", "fid_train_test", "fid_ratio", "confident",
                 "class_entropy", "label_accuracy"):
         assert np.isfinite(metrics[key]), key
@@ -209,6 +190,46 @@ def test_pixel_clusters_group_similar_images():
         data.pixel_clusters(np.concatenate([dark, light]), 60)
 
 
+def images_of(x, y, classes=3):
+    return data.ImageData(name="tiny", source="test", class_names=tuple("abc"[:classes]),
+                          x_train=x, y_train=y, x_val=x[:0], y_val=y[:0], x_test=x[:8],
+                          y_test=y[:8])
+
+
+def test_the_nets_are_conditioned_on_classes_clusters_or_nothing(capsys):
+    images = images_of(X, Y)
+    targets, classes, shares = conditioning(images, conditional=True, clusters=0)
+    assert targets is Y and classes == 3 and shares is None
+    targets, classes, shares = conditioning(images)
+    assert targets is Y and classes is None and shares is None
+    targets, classes, shares = conditioning(images, clusters=4, seed=0)
+    np.testing.assert_array_equal(targets, data.pixel_clusters(X, 4, seed=0))
+    assert classes == 4 and shares.sum() == pytest.approx(1)
+    np.testing.assert_allclose(shares, np.bincount(targets, minlength=4) / len(X))
+    assert capsys.readouterr().out.startswith("Clusters: 4 k-means clusters")
+
+
+def test_fixed_inputs_of_each_kind_of_generator():
+    noise, columns, labels = fixed_inputs(4, 10, seed=1)
+    assert noise.shape == (64, 4) and columns == 8 and labels is None
+    (same_noise, grid_labels), columns, labels = fixed_inputs(4, 10, num_classes=3, seed=1)
+    np.testing.assert_array_equal(same_noise, noise[:24])  # the same seed, the same noise
+    assert columns == 3 and grid_labels.tolist() == [0, 1, 2] * 8
+    assert labels.shape == (10,) and set(labels) <= {0, 1, 2}
+    (_, grid_labels), columns, labels = fixed_inputs(4, 200, num_classes=3,
+                                                     shares=[0.0, 1.0, 0.0], seed=1)
+    assert columns == 8 and set(grid_labels) == {1} and set(labels) == {1}
+    assert len(grid_labels) == 64 and len(labels) == 200
+
+
+def test_tile_lays_images_out_in_rows_with_gaps():
+    images = np.stack([np.full((2, 3, 1), i / 4, "float32") for i in range(5)])
+    sheet = tile(images, columns=2)
+    assert sheet.shape == (3 * 3 - 1, 2 * 4 - 1, 1)
+    assert sheet[0, 0, 0] == 0 and sheet[0, 4, 0] == 0.25 and sheet[3, 0, 0] == 0.5
+    assert sheet[2, 0, 0] == 1 and sheet[6, 4, 0] == 1  # gaps and the empty slot are white
+
+
 def test_a_cluster_mixture_draws_clusters_by_their_shares(tmp_path):
     shares = [0.2, 0.5, 0.3]
     noise = RNG.standard_normal((20000, 5)).astype("float32")
@@ -231,10 +252,20 @@ def test_the_app_takes_clusters_only_without_classes(capsys):
     app = cli.load_app("gan")
     assert app.parse_config(["--clusters", "50"])[0]["clusters"] == 50
     assert app.parse_config(["--conditional"])[0]["clusters"] == 0
-    with pytest.raises(SystemExit) as error:
+    with pytest.raises(UsageError, match="--clusters 50 is for unconditional GANs"):
         app.parse_config(["--conditional", "--clusters", "50"])
-    assert error.value.code == 2
-    assert "--clusters: 50 is for unconditional GANs" in capsys.readouterr().err
+    assert cli.main(["run", "gan", "--conditional", "--clusters", "50"]) == 2
+    assert capsys.readouterr().err == ("error: --clusters 50 is for unconditional GANs: "
+                                       "drop it, or --conditional\n")
+
+
+def test_the_app_declares_its_tuning():
+    app = cli.load_app("gan")
+    assert (app.TUNING["objective"], app.TUNING["direction"]) == ("val_fid", "min")
+    config, _ = app.parse_config([])
+    assert config["validation_size"] == 0
+    assert app.TUNING["prepare"](config) == {**config, "validation_size": 5000}
+    assert set(app.TUNING["space"]) <= set(config)
 
 
 def test_gan_dry_run_on_clusters_saves_an_unconditional_generator(tmp_path, has_mnist):

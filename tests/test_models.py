@@ -2,9 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdl import names
 from kerasdl.errors import UsageError
-from kerasdl.models import AUGMENTATIONS, CLASSIFIERS, INITIALIZERS, build_classifier
+from kerasdl.models import CLASSIFIERS, build_classifier
 from kerasdl.models.layers import RandomShift
 
 TINY = {
@@ -20,19 +19,14 @@ PLAIN = ("mlp", "lenet5", "allcnn", "vgg")
 X = np.random.default_rng(0).random((2, 28, 28, 1), dtype=np.float32)
 
 
-def test_registries_match_the_command_line_names():
-    assert tuple(CLASSIFIERS) == names.CLASSIFIERS
-    assert tuple(AUGMENTATIONS) == names.AUGMENTATIONS
-    assert tuple(INITIALIZERS) == names.INITIALIZERS
-
-
-@pytest.mark.parametrize("name", names.CLASSIFIERS)
+@pytest.mark.parametrize("name", CLASSIFIERS)
 @pytest.mark.parametrize("head,units", [("multiclass", 10), ("multilabel", 10), ("binary", 1)])
 def test_output_shape_and_head(name, head, units):
+    keras.utils.set_random_seed(0)
     model = build_classifier(name, (28, 28, 1), 10, head=head, **TINY[name])
     y = keras.ops.convert_to_numpy(model(X, training=False))
     assert y.shape == (2, units)
-    assert model.count_params() > 0
+    assert not np.allclose(y[0], y[1])  # the output depends on the input
     if head == "multiclass":
         np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)
     else:
@@ -105,6 +99,8 @@ def test_augmentation_only_in_training():
     ({"initializer": "zeros"}, "Unknown initializer: 'zeros'. Choose one of: glorot, he"),
     ({"augment": ["rotate"]}, "Unknown augmentation: 'rotate'"),
 ])
+
+
 def test_bad_options_name_the_choices(options, match):
     with pytest.raises(UsageError, match=match):
         build_classifier("mlp", (28, 28, 1), 10, **options)

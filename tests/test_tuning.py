@@ -3,17 +3,19 @@ and for each tunable app."""
 
 import csv
 import json
+from pathlib import Path
 
 import keras
-import keras_tuner as kt
 import numpy as np
 import pytest
 
 from kerasdl import cli, names, tuning
 from kerasdl.errors import UsageError
-from kerasdl.models import SEARCH_SPACE, build_autoencoder, build_classifier, gan, transfer
-from kerasdl.models import word2vec
-from kerasdl.models.autoencoder import SEARCH_SPACE as AUTOENCODER_SPACE
+from kerasdl.models import build_classifier
+
+
+def space(app):
+    return cli.load_app(app).TUNING["space"]
 
 
 def search(output_dir, *extra, app="classification", trials_per_process=0):
@@ -27,27 +29,36 @@ def read_trials(output_dir):
         return list(csv.DictReader(f))
 
 
-def test_every_tunable_app_has_a_search_space():
-    assert tuple(tuning.APPS) == tuple(names.TUNABLE_APPS)
-    assert {cli.load_app(name).APP for name in cli.app_names()} == set(names.TUNABLE_APPS)
-    spaces = {"classification": SEARCH_SPACE, "autoencoder": AUTOENCODER_SPACE,
-              "word2vec": word2vec.SEARCH_SPACE, "transfer": transfer.SEARCH_SPACE,
-              "gan": gan.SEARCH_SPACE}
-    assert {app: tuning.APPS[app].space for app in spaces} == spaces
+def test_every_app_declares_its_tuning():
+    for name in cli.app_names():
+        spec = cli.load_app(name).TUNING
+        assert spec["space"] and spec["direction"] in ("min", "max")
+        assert spec["objective"].startswith("val_")
+        assert set(spec) <= {"space", "objective", "direction", "prepare",
+                             "retrain_on_validation"}
+        for entry in spec["space"].values():
+            assert entry["type"] in ("int", "float", "choice", "boolean")
 
 
-def test_hypermodel_builds_what_the_app_builder_builds():
-    config, _ = cli.load_app("classification").parse_config(
-        ["--backend", keras.backend.backend()])
-    hypermodel = tuning.AppHyperModel(config, tuning.APPS["classification"], (28, 28, 1),
-                                      10, train_size=256, objective="val_accuracy")
-    hp = kt.HyperParameters()
-    tuned = hypermodel.build(hp)
-    chosen = tuning.apply(config, hp.values)
-    direct = build_classifier(chosen["model"], (28, 28, 1), 10, **chosen["model_options"])
-    assert tuned.count_params() == direct.count_params()
-    assert [type(l).__name__ for l in tuned.layers] == [type(l).__name__ for l in direct.layers]
-    assert float(tuned.optimizer.learning_rate) >= 0  # compiled, ready for the tuner
+def test_the_library_knows_no_app():
+    source = (Path(tuning.__file__)).read_text()
+    for name in cli.app_names():
+        assert name not in source.replace("knows no app", "")
+
+
+def test_direction_of_the_app_and_of_other_objectives():
+    spec = {"objective": "val_similarity", "direction": "max"}
+    assert tuning.direction(spec, "val_similarity") == "max"
+    assert tuning.direction({"objective": "val_x", "direction": "min"}, "val_x") == "min"
+    assert tuning.direction(spec, "val_loss") == "min"
+    assert tuning.direction(spec, "val_fid") == "min"
+    assert tuning.direction(spec, "val_accuracy") == "max"
+
+
+def test_score_reads_the_objective_or_names_the_choices():
+    assert tuning.score({"val_accuracy": 0.75, "test_accuracy": 0.5}, "val_accuracy") == 0.75
+    with pytest.raises(UsageError, match="Unknown objective: 'val_auc'.*report val_accuracy$"):
+        tuning.score({"val_accuracy": 0.75, "test_accuracy": 0.5}, "val_auc")
 
 
 def test_apply_puts_values_in_their_places():
@@ -63,14 +74,25 @@ def test_tiny_search_with_each_tuner(tuner, tmp_path, has_mnist):
     metrics = search(tmp_path, "--tuner", tuner, "--max-trials", "2")
     trials = read_trials(tmp_path)
     assert 1 <= len(trials) <= 2
-    assert set(SEARCH_SPACE) <= set(trials[0])
+    assert set(space("classification")) <= set(trials[0])
     best = json.loads((tmp_path / "best_hyperparameters.json").read_text())
-    assert set(best) == set(SEARCH_SPACE) and metrics["best_hyperparameters"] == best
+    assert set(best) == set(space("classification"))
+    assert metrics["best_hyperparameters"] == best
     assert (tmp_path / "trials.md").read_text().count("\n") == len(trials) + 2
     assert (tmp_path / "objective.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((tmp_path / "search.json").read_text())["seed"] == 0
     retrained = json.loads((tmp_path / "best" / "metrics.json").read_text())
     assert retrained["test_accuracy"] == metrics["test_accuracy"]
+    # Each trial is a run of the app, with the sampled values in its config
+    # and the model that the app's builder makes of them.
+    for trial, run in zip(trials, read_trial_runs(tmp_path, trials)):
+        config = json.loads((tmp_path / "search" / "trials" / trial["trial"]
+                             / "config.json").read_text())
+        assert config["lr"] == pytest.approx(float(trial["lr"]), rel=1e-5)
+        assert config["model_options"]["width"] == int(trial["width"])
+        assert float(trial["val_accuracy"]) == pytest.approx(run["val_accuracy"])
+        direct = build_classifier(config["model"], (28, 28, 1), 10, **config["model_options"])
+        assert run["params"] == direct.count_params()
     if tuner == "random":
         # The same seed tries the same hyperparameters, also when each trial
         # runs in a process of its own (which resumes the search).
@@ -101,22 +123,20 @@ def test_nothing_to_resume(tmp_path):
         search(tmp_path / "absent", "--resume")
 
 
-def test_autoencoder_hypermodel_and_tiny_search(tmp_path, has_mnist):
-    config, _ = cli.load_app("autoencoder").parse_config(
-        ["--backend", keras.backend.backend(), "--arch", "conv"])
-    hypermodel = tuning.AppHyperModel(config, tuning.APPS["autoencoder"], (28, 28, 1), 10,
-                                      train_size=256, objective="val_loss")
-    hp = kt.HyperParameters()
-    tuned = hypermodel.build(hp)
-    chosen = tuning.apply(config, hp.values)
-    direct = build_autoencoder("conv", (28, 28, 1), **chosen["model_options"])
-    assert tuned.count_params() == direct.count_params()
-    assert tuned.loss == "binary_crossentropy"
+def test_autoencoder_tiny_search(tmp_path, has_mnist):
+    from kerasdl import autoencoder
 
     metrics = search(tmp_path, "--max-trials", "2", app="autoencoder")
     trials = read_trials(tmp_path)
-    assert "val_loss" in trials[0] and set(AUTOENCODER_SPACE) <= set(trials[0])
+    assert "val_loss" in trials[0] and set(space("autoencoder")) <= set(trials[0])
     assert json.loads((tmp_path / "search.json").read_text())["objective"] == "val_loss"
+    for trial, run in zip(trials, read_trial_runs(tmp_path, trials)):
+        assert float(trial["val_loss"]) == pytest.approx(run["val_loss"])
+        config = json.loads((tmp_path / "search" / "trials" / trial["trial"]
+                             / "config.json").read_text())
+        direct = autoencoder.build_autoencoder(config["arch"], (28, 28, 1),
+                                               **config["model_options"])
+        assert run["params"] == direct.count_params()
     assert metrics["test_bce"] > 0
     with pytest.raises(UsageError, match="drop --pretrain greedy"):
         search(tmp_path / "greedy", "--pretrain", "greedy", app="autoencoder")
@@ -146,11 +166,11 @@ def test_word2vec_trials_are_app_runs_scored_on_the_dev_half(tmp_path):
     metrics = search(tmp_path / "s", "--max-trials", "2", "--corpus", str(corpus),
                      "--similarity", str(similarity), app="word2vec")
     trials = read_trials(tmp_path / "s")
-    assert len(trials) == 2 and set(word2vec.SEARCH_SPACE) <= set(trials[0])
+    assert len(trials) == 2 and set(space("word2vec")) <= set(trials[0])
     for trial, run in zip(trials, read_trial_runs(tmp_path / "s", trials)):
         assert float(trial["val_similarity"]) == pytest.approx(
             run["similarity"]["dev_spearman"], abs=1e-6)
-    assert set(metrics["best_hyperparameters"]) == set(word2vec.SEARCH_SPACE)
+    assert set(metrics["best_hyperparameters"]) == set(space("word2vec"))
     assert metrics["similarity"]["heldout_spearman"] is not None
     # No validation split to add back: the best is retrained as its trial ran.
     retrained = json.loads((tmp_path / "s" / "best" / "config.json").read_text())
@@ -160,7 +180,7 @@ def test_word2vec_trials_are_app_runs_scored_on_the_dev_half(tmp_path):
 def test_transfer_trials_tune_one_mode_on_one_labels_count(tmp_path, has_mnist):
     metrics = search(tmp_path, "--max-trials", "2", app="transfer")
     trials = read_trials(tmp_path)
-    assert len(trials) == 2 and set(transfer.SEARCH_SPACE) <= set(trials[0])
+    assert len(trials) == 2 and set(space("transfer")) <= set(trials[0])
     for trial, run in zip(trials, read_trial_runs(tmp_path, trials)):
         [result] = run["results"]
         assert (result["mode"], result["labels_per_class"]) == ("finetune", 10)
@@ -175,7 +195,7 @@ def test_gan_trials_are_scored_by_fid_on_validation_images(tmp_path, has_mnist):
     """Hyperband over whole runs: each trial trains the epochs it is given."""
     metrics = search(tmp_path, "--tuner", "hyperband", app="gan")
     trials = read_trials(tmp_path)
-    assert trials and set(gan.SEARCH_SPACE) <= set(trials[0])
+    assert trials and set(space("gan")) <= set(trials[0])
     assert json.loads((tmp_path / "search.json").read_text())["objective"] == "val_fid"
     [run] = read_trial_runs(tmp_path, trials[:1])
     assert float(trials[0]["val_fid"]) == pytest.approx(run["val_fid"]) and run["fid"] > 0

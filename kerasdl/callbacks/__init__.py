@@ -3,4 +3,3 @@
 from kerasdl.callbacks.curves import LearningCurves
 from kerasdl.callbacks.timing import EpochTimer, TimeToAccuracy
 from kerasdl.callbacks.nan import StopOnNaN
-from kerasdl.callbacks.samples import SampleGrid

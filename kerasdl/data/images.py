@@ -66,6 +66,11 @@ class ImageData:
     def num_classes(self):
         return len(self.class_names)
 
+    def summary(self):
+        """One line: the dataset, where it came from, and its split sizes."""
+        return (f"Data: {self.name} from {self.source}: {len(self.x_train)} train, "
+                f"{len(self.x_val)} validation, {len(self.x_test)} test")
+
     def select_classes(self, classes, name):
         """Returns a copy holding only the examples of `classes` (indices),
         relabelled 0, 1, ... in the order given, as the task `name`."""

@@ -307,15 +307,3 @@ def build_classifier(name, input_shape, num_classes, **options):
     builder = CLASSIFIERS[check_choice("model", name, CLASSIFIERS)]
     return builder(input_shape, num_classes, **options)
 
-
-# The classifiers' search space for `kerasdl tune`, as data: each entry is a
-# builder option or a training setting (`kerasdl.tuning.TRAINING_KEYS`).
-SEARCH_SPACE = {
-    "depth": {"type": "int", "min": 1, "max": 2},
-    "width": {"type": "choice", "values": [16, 32, 64]},
-    "dropout": {"type": "float", "min": 0.0, "max": 0.5, "step": 0.1},
-    "batchnorm": {"type": "boolean"},
-    "augment": {"type": "choice", "values": ["none", "shift"]},
-    "lr": {"type": "float", "min": 1e-4, "max": 1e-2, "step": 10**0.5, "sampling": "log"},
-    "optimizer": {"type": "choice", "values": ["adam", "nadam", "momentum"]},
-}

@@ -1,17 +1,22 @@
-"""Transfer learning: a pretrained base, frozen or partly unfrozen, under a
-new head.
+"""The models of transfer learning: a pretrained base, frozen or partly
+unfrozen, under a new head.
 
-A base is any classifier without its output layer (`feature_extractor`), or
-an ImageNet backbone from `keras.applications` (`imagenet_base`). Its
-"blocks" are counted from the layers that hold weights: each starts at one
-such layer (not BatchNorm) and runs up to the next, so a Conv2D or Dense layer
-and the BatchNorm behind it form one block.
+A base is any classifier without its output layers (`feature_extractor`),
+such as a saved one (`saved_base`), or an ImageNet backbone from
+`keras.applications` (`imagenet_base`). Its "blocks" are counted from the
+layers that hold weights: each starts at one such layer (not BatchNorm) and
+runs up to the next, so a Conv2D or Dense layer and the BatchNorm behind it
+form one block. `open_base` opens the base that the app's config names;
+`saved_model` and `weights_choice` check the flags that name it.
 """
 
+import argparse
+from pathlib import Path
+
 import keras
-import numpy as np
 from keras import layers
 
+from kerasdl import cards
 from kerasdl.errors import UsageError, check_choice
 from kerasdl.models.classifiers import augmentation_layers
 
@@ -58,6 +63,15 @@ def feature_extractor(model):
     weighted_before = any(layer.weights for layer in model.layers[:dense[0]])
     cut = model.layers[dense[0] if weighted_before else dense[-1]]
     return keras.Model(model.inputs, cut.input, name=f"{model.name}_base")
+
+
+def weights_choice(text):
+    """argparse type: the weights of a backbone, 'imagenet' (downloaded by
+    Keras), the path of a weights file, or 'none' (`None`: random weights)."""
+    if text not in ("imagenet", "none") and not Path(text).is_file():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither 'imagenet', 'none' nor a weights file")
+    return None if text == "none" else text
 
 
 def imagenet_base(backbone, image_size, weights="imagenet"):
@@ -116,18 +130,6 @@ def _flat_layers(model):
             yield layer
 
 
-def sum_over_turns(classifier, num_classes, turns):
-    """Turns a classifier of (class, quarter turn) pairs, whose output `k`
-    is class `k // turns` turned `k % turns` times, into a plain classifier
-    of `num_classes`: a fixed layer on top adds up each class's
-    probabilities. The result is a flat functional model, so that
-    `feature_extractor` cuts it as it cuts `classifier`."""
-    total = layers.Dense(num_classes, use_bias=False, trainable=False, name="sum_over_turns")
-    outputs = total(classifier.outputs[0])
-    total.set_weights([np.repeat(np.eye(num_classes, dtype="float32"), turns, axis=0)])
-    return keras.Model(classifier.inputs, outputs, name=classifier.name)
-
-
 def set_trainable(base, unfreeze_blocks):
     """Freezes `base` except its top `unfreeze_blocks` blocks; BatchNorm
     layers stay frozen, which keeps them in inference mode.
@@ -176,15 +178,66 @@ def with_new_head(base, num_classes, augment=(), hidden=0, dropout=0.0,
     return keras.Model(inputs, outputs, name=name)
 
 
-# The transfer app's search space for `kerasdl tune transfer`, as data:
-# settings of the app's config (`presets.TRANSFER`), for the new head and
-# its training on the target.
-SEARCH_SPACE = {
-    "lr": {"type": "float", "min": 1e-4, "max": 1e-2, "step": 10**0.5, "sampling": "log"},
-    "fine_tune_lr": {"type": "float", "min": 1e-5, "max": 1e-3, "step": 10**0.5,
-                     "sampling": "log"},
-    "unfreeze_blocks": {"type": "int", "min": 1, "max": 2},
-    "head_units": {"type": "choice", "values": [64, 128, 256]},
-    "head_dropout": {"type": "float", "min": 0.0, "max": 0.5, "step": 0.25},
-    "augment": {"type": "choice", "values": ["none", "shift"]},
-}
+
+def base_of(model):
+    """The base inside a model made by `with_new_head`."""
+    return next(layer for layer in model.layers if isinstance(layer, keras.Model))
+
+
+def saved_model(text):
+    """argparse type: the path of a saved model folder or `.keras` file."""
+    if not Path(text).exists():
+        raise argparse.ArgumentTypeError(f"no saved model at {text!r}")
+    return text
+
+
+def saved_base(folder):
+    """Returns a function that loads a fresh copy of the base of the
+    classifier saved in `folder`: from its saved weights when called with
+    `pretrained=True`, else the same architecture with new random weights."""
+    def load(pretrained=True):
+        model, _ = cards.load(folder)
+        return feature_extractor(model if pretrained else keras.models.clone_model(model))
+
+    return load
+
+
+def open_base(config, images):
+    """Opens the base that `config` names, and prints which it is.
+
+    Args:
+        config: the transfer app's config: `backbone` (with `weights` and
+            `image_size`) for an ImageNet backbone, else `base`, a saved
+            model folder or `.keras` file.
+        images: the target task, an `ImageData`.
+
+    Returns:
+        `(load_base, name, card)`: a function that returns a fresh copy of
+        the base (`pretrained=False`: the same architecture with random
+        weights), the base's name for the report, and the card of the saved
+        model (`None` for a backbone, or a file without one).
+
+    Raises:
+        UsageError: when the saved model cannot be loaded or takes other
+            images than the target's.
+    """
+    if config["backbone"]:
+        backbone, weights = config["backbone"], config["weights"]
+
+        def load_base(pretrained=True):
+            return imagenet_base(backbone, config["image_size"], weights if pretrained else None)
+
+        name = f"{backbone} (weights: {weights or 'random'})"
+        print(f"Base: {name}, {load_base().count_params():,} parameters", flush=True)
+        return load_base, name, None
+    name = str(config["base"])
+    _, card = cards.load(name)
+    if card and tuple(card["input_shape"]) != images.input_shape:
+        raise UsageError(f"The base takes {tuple(card['input_shape'])} images, "
+                         f"but {images.name} has {images.input_shape}")
+    if card:
+        shipped = cards.shipped(Path(name).name) == Path(name).resolve()
+        print(f"Base: {'the shipped model ' if shipped else ''}{name}, test accuracy "
+              f"{card['metrics']['test_accuracy']:.4f} on {card['dataset']}; "
+              f"made by: {card['command']}", flush=True)
+    return saved_base(name), name, card

@@ -1,10 +1,12 @@
 """Word vectors: save and load them, find neighbours and analogies, and
 evaluate them on word similarity (WordSim-353) and analogies (Google).
 
-Numpy only, so that `kerasdl word2vec neighbors` starts without Keras.
+Numpy only (matplotlib for the map of `WordVectors.save_map`), so that
+`kerasdl word2vec neighbors` starts without Keras.
 """
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,14 @@ ANALOGY_VOCABULARY = 30_000
 # Seed of the fixed split of a word-similarity set into a dev half and a
 # held-out half (`evaluate_similarity`).
 DEV_SEED = 0
+# The words a run maps in words.png (by default), and those whose
+# neighbours its metrics list.
+MAP_WORDS = ("one two three four five six seven eight nine ten "
+             "monday tuesday friday sunday january march july december "
+             "france paris germany berlin italy rome japan tokyo "
+             "king queen man woman boy girl father mother "
+             "red green blue black white dog cat horse bird fish")
+PROBE_WORDS = ("five", "france", "king", "monday", "computer")
 
 
 @dataclasses.dataclass
@@ -71,6 +81,24 @@ class WordVectors:
         folder = Path(folder)
         np.savetxt(folder / "vectors.tsv", self.vectors, fmt="%.6g", delimiter="\t")
         (folder / "metadata.tsv").write_text("\n".join(self.words) + "\n", encoding="utf-8")
+
+    def preprocessing(self, min_count):
+        """Returns what a word id means, for the card of a model from word
+        ids to these vectors (of the words of `min_count` occurrences)."""
+        return {"word_ids": f"line i + 1 of {VECTORS_FILE} is word id i, the "
+                            f"{len(self.words):,} words of min count {min_count}, "
+                            "most frequent first"}
+
+    def save_map(self, words, path, name):
+        """Writes a PCA map of those of `words` that have vectors to a PNG
+        titled after `name`; nothing for fewer than 3."""
+        from kerasdl import plots
+
+        shown = [w for w in words if w in self.index]
+        if len(shown) >= 3:
+            points = plots.pca_2d(self.vectors[self.ids(shown)])
+            plots.word_map(points, shown, path,
+                           title=f"{name}: PCA of {len(shown)} word vectors")
 
 
 def load(path):
@@ -217,3 +245,47 @@ def evaluate_analogies(vectors, path, limit=ANALOGY_VOCABULARY, batch=512):
         "oov_questions": len(questions) - len(known),
         "sections": {s: round(float(np.mean(h)), 4) for s, h in sections.items()},
     }
+
+
+def evaluate(vectors, similarity=None, analogies=None):
+    """Scores word vectors on the evaluation files given, each of which
+    missing is a warning, and finds the neighbours of `PROBE_WORDS`.
+
+    Args:
+        vectors: `WordVectors`, most frequent word first.
+        similarity: a word-similarity file (`evaluate_similarity`), or `None`.
+        analogies: an analogy file (`evaluate_analogies`), or `None`.
+
+    Returns:
+        A dict: `similarity` and `analogies`, the results on the files given
+        (with their `file`); with a similarity file, `val_similarity`, the
+        Spearman correlation on its dev half (what `kerasdl tune word2vec`
+        maximises); and `neighbors`, the 8 closest words of each probe word
+        in the vocabulary.
+    """
+    results = {}
+    for key, path, score in (("similarity", similarity, evaluate_similarity),
+                             ("analogies", analogies, evaluate_analogies)):
+        if path is None:
+            print(f"WARNING: no {key} file (--{key}); skipping that evaluation.",
+                  file=sys.stderr)
+        else:
+            results[key] = {"file": str(path), **score(vectors, path)}
+    if "similarity" in results:
+        results["val_similarity"] = results["similarity"]["dev_spearman"]
+    results["neighbors"] = {word: [w for w, _ in vectors.neighbors(word, 8)]
+                            for word in PROBE_WORDS if word in vectors.index}
+    return results
+
+
+def summary(results):
+    """Returns the scores among `evaluate`'s `results` as phrases, such as
+    `["WordSim Spearman 0.645", "analogy accuracy 0.2218"]`."""
+    correlation = results.get("similarity", {}).get("spearman")
+    accuracy = results.get("analogies", {}).get("accuracy")
+    phrases = []
+    if correlation is not None:
+        phrases.append(f"WordSim Spearman {correlation:.3f}")
+    if accuracy is not None:
+        phrases.append(f"analogy accuracy {accuracy:.4f}")
+    return phrases

@@ -1,12 +1,13 @@
-"""word2vec: skip-gram and CBOW with negative sampling, as Keras models.
+"""word2vec's models: skip-gram and CBOW with negative sampling, in Keras.
 
 Both models score candidate output words against a hidden vector: the
 center word's input embedding (skip-gram) or the mean of the context words'
 input embeddings (CBOW). The candidates are the true word then the negatives
-(see `kerasdl.data.text.Word2VecBatches`), so the labels are 1 then zeros
-and the loss is the binary cross-entropy of the logits, summed over the
-candidates. Lookups and dot products go through `keras.layers.Embedding` and
-`keras.ops`, so the same model trains with `fit` on every backend.
+(see `kerasdl.word2vec.batches.Word2VecBatches`), so the labels are 1 then
+zeros and the loss is the binary cross-entropy of the logits, summed over
+the candidates (`NegativeSamplingLoss`). Lookups and dot products go
+through `keras.layers.Embedding` and `keras.ops`, so the same model trains
+with `fit` on every backend.
 """
 
 import keras
@@ -14,8 +15,8 @@ from keras import layers, ops
 
 from kerasdl import backend
 from kerasdl.errors import check_choice
-from kerasdl.names import WORD2VEC_ARCHS
 
+ARCHS = ("skipgram", "cbow")
 INPUT_EMBEDDINGS = "input_embeddings"
 
 
@@ -23,7 +24,13 @@ INPUT_EMBEDDINGS = "input_embeddings"
 class NegativeSamplingLoss(keras.losses.Loss):
     """The negative-sampling loss: the binary cross-entropy of each
     candidate's logit, summed over the candidates and, by default, over the
-    batch, so that SGD's rate is the original word2vec's per-example rate."""
+    batch, so that SGD's rate is the original word2vec's per-example rate.
+
+    For a true word's logit s and the negatives' logits n_1..n_k, it is
+    -log sigmoid(s) - sum_i log sigmoid(-n_i), written as
+    softplus(logit) - label * logit for each candidate (label 1 for the true
+    word, 0 for a negative).
+    """
 
     def __init__(self, reduction="sum", name="negative_sampling", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
@@ -33,7 +40,7 @@ class NegativeSamplingLoss(keras.losses.Loss):
         return ops.sum(ops.softplus(logits) - labels * logits, axis=-1)
 
 
-def word2vec(vocabulary_size, arch="skipgram", dim=100, window=5, negatives=5, share=1):
+def build_word2vec(vocabulary_size, arch="skipgram", dim=100, window=5, negatives=5, share=1):
     """Builds a word2vec model that outputs one logit per candidate.
 
     Args:
@@ -58,7 +65,7 @@ def word2vec(vocabulary_size, arch="skipgram", dim=100, window=5, negatives=5, s
     Raises:
         UsageError: for an unknown `arch`.
     """
-    check_choice("word2vec architecture", arch, WORD2VEC_ARCHS)
+    check_choice("word2vec architecture", arch, ARCHS)
     scale = 0.5 / dim
     input_embeddings = layers.Embedding(
         vocabulary_size, dim, name=INPUT_EMBEDDINGS,
@@ -108,15 +115,3 @@ def embedding_model(model):
         [keras.Input((None,), dtype="int32", name="word_ids"),
          layers.Embedding(*vectors.shape, weights=[vectors], name=INPUT_EMBEDDINGS)],
         name=f"{model.name}_vectors")
-
-
-# word2vec's search space for `kerasdl tune word2vec`, as data: settings of
-# the app's config. The objective is the Spearman correlation on the dev
-# half of WordSim-353 (`embeddings.evaluate_similarity`). Rates of 0.1 and
-# more diverge with the summed loss of 4,096-pair batches.
-SEARCH_SPACE = {
-    "dim": {"type": "choice", "values": [50, 100, 200]},
-    "window": {"type": "choice", "values": [2, 5, 8]},
-    "negatives": {"type": "choice", "values": [5, 10]},
-    "lr": {"type": "float", "min": 0.0125, "max": 0.05, "step": 2, "sampling": "log"},
-}

@@ -1,5 +1,7 @@
-"""Autoencoders: dense and convolutional, plain or denoising, and the tied
-dense layer `DenseTranspose` that greedy layer-wise pretraining uses.
+"""Autoencoders: dense and convolutional, plain or denoising; the tied
+dense layer `DenseTranspose`; greedy layer-wise pretraining (Bengio et al.,
+2007; Vincent et al., 2010); reconstruction metrics; and classifiers on a
+pretrained encoder against the same from scratch, on a few labels.
 
 Each builder returns a flat functional `keras.Model` that maps images to
 their reconstruction (a sigmoid per pixel); `encoder_of(autoencoder)` is its
@@ -10,10 +12,13 @@ that fraction of the inputs.
 """
 
 import math
+from pathlib import Path
 
 import keras
+import numpy as np
 from keras import layers, ops
 
+from kerasdl import data, plots, training
 from kerasdl.errors import UsageError, check_choice
 
 NOISES = ("gaussian", "masking")
@@ -221,12 +226,165 @@ def classifier_on_encoder(encoder, num_classes):
                             name="encoder_classifier")
 
 
+EPSILON = 1e-7  # Keras' clipping of probabilities in binary cross-entropy
 
-# The autoencoders' search space for `kerasdl tune autoencoder`, as data:
-# builder options and training settings (`kerasdl.tuning.TRAINING_KEYS`).
-SEARCH_SPACE = {
-    "code_size": {"type": "choice", "values": [16, 32, 64]},
-    "noise": {"type": "float", "min": 0.0, "max": 0.3, "step": 0.1},
-    "lr": {"type": "float", "min": 3e-4, "max": 1e-2, "step": 10**0.5, "sampling": "log"},
-    "batch_size": {"type": "choice", "values": [128, 256]},
-}
+
+def reconstruction_metrics(reconstructed, x):
+    """Mean squared error and binary cross-entropy per pixel.
+
+    Args:
+        reconstructed: the autoencoder's outputs, in (0, 1).
+        x: the original images, in [0, 1].
+
+    Returns:
+        A dict with `test_mse` and `test_bce`.
+    """
+    p = np.clip(reconstructed, EPSILON, 1 - EPSILON)
+    bce = -np.mean(x * np.log(p) + (1 - x) * np.log(1 - p))
+    return {"test_mse": float(np.mean((reconstructed - x) ** 2)), "test_bce": float(bce)}
+
+
+def compile_autoencoder(model, *, total_steps, lr, schedule="constant"):
+    """Compiles an autoencoder with Adam, binary cross-entropy per pixel as
+    the loss and the mean squared error as a metric."""
+    training.compile_model(model, total_steps=total_steps, lr=lr, schedule=schedule,
+                           loss="binary_crossentropy", metrics=("mean_squared_error",))
+
+
+def greedy_stages(autoencoder):
+    """Walks the tied pairs of `autoencoder`, outermost first, leaving only
+    the current pair trainable; all pairs are trainable again at the end.
+
+    Yields:
+        `(index, encode_layer, decode_layer)`, index from 0.
+
+    Raises:
+        UsageError: when `autoencoder` is not a tied dense autoencoder.
+    """
+    pairs = tied_pairs(autoencoder)
+    for index, (encode, decode) in enumerate(pairs):
+        for other, (e, d) in enumerate(pairs):
+            e.trainable = d.trainable = other == index
+        yield index, encode, decode
+    for encode, decode in pairs:
+        encode.trainable = decode.trainable = True
+
+
+def greedy_pretrain(autoencoder, x, *, epochs, batch_size, optimizer="adam", lr=1e-3,
+                    schedule="constant", noise=0.0, noise_type="gaussian", output_dir):
+    """Pretrains a tied dense autoencoder one encoder/decoder pair at a time.
+
+    Pair 1 learns to reconstruct the pixels (binary cross-entropy); each
+    next pair learns to reconstruct the code of the frozen pairs outside it
+    (mean squared error), from that code corrupted by `noise`. Each finished
+    pair is saved, so an interrupted run resumes at the pair it stopped in.
+
+    Args:
+        autoencoder: from `dense_autoencoder(..., tied=True)`.
+        x: the training images (no labels).
+        epochs: epochs per pair.
+        batch_size, optimizer, lr, schedule: as in `training.compile_model`.
+        noise, noise_type: the corruption of each pair's input.
+        output_dir: the folder for each pair's run (`pair_1/`, ...).
+    """
+    output_dir = Path(output_dir)
+    pairs = len(tied_pairs(autoencoder))
+    h = x.reshape(len(x), -1)
+    for index, encode, decode in greedy_stages(autoencoder):
+        name = f"pair_{index + 1}"
+        print(f"Greedy pretraining: pair {index + 1} of {pairs}, "
+              f"{h.shape[1]} -> {encode.units} -> {h.shape[1]}", flush=True)
+        inputs = keras.Input(h.shape[1:])
+        corrupt = noise_layer(noise, noise_type)
+        stage = keras.Model(inputs, decode(encode(corrupt(inputs) if corrupt else inputs)),
+                            name=name)
+        finished = output_dir / f"{name}.weights.h5"
+        if finished.exists():
+            stage.load_weights(finished)
+        else:
+            training.compile_model(
+                stage, total_steps=training.total_steps(epochs, len(h), batch_size),
+                optimizer=optimizer, lr=lr, schedule=schedule, metrics=(),
+                loss="binary_crossentropy" if index == 0 else "mean_squared_error")
+            training.fit(stage, (h, h), None, epochs=epochs, batch_size=batch_size,
+                         output_dir=output_dir / name)
+            stage.save_weights(finished)
+        h = keras.Model(inputs, encode(inputs)).predict(h, batch_size=1000, verbose=0)
+
+
+def compare_on_few_labels(encoder, images, *, labels_per_class, draws, epochs, batch_size,
+                          lr, schedule, seed, output_dir):
+    """Fine-tunes a classifier on `encoder` and trains the same classifier
+    from random weights, on `labels_per_class` labels per class, for each of
+    `draws` draws of the labelled examples; both start their head from the
+    same weights.
+
+    Returns:
+        A dict: `pretrained_accuracy` and `scratch_accuracy` (test accuracy,
+        the mean over draws), `pretrained_accuracies` and
+        `scratch_accuracies` (per draw), and `labels_per_class`.
+    """
+    test = (images.x_test, images.y_test)
+    pretrained_weights = encoder.get_weights()
+    accuracies = {"pretrained": [], "scratch": []}
+    for draw in range(draws):
+        few = data.labels_per_class(images.y_train, labels_per_class, seed=seed + draw)
+        for name, found in accuracies.items():
+            keras.utils.set_random_seed(seed + draw)
+            start = keras.models.clone_model(encoder)
+            if name == "pretrained":
+                start.set_weights(pretrained_weights)
+            print(f"Classifier from the {name} encoder on {len(few)} labels "
+                  f"(draw {draw + 1} of {draws})", flush=True)
+            result = training.fit_and_evaluate(
+                classifier_on_encoder(start, images.num_classes),
+                (images.x_train[few], images.y_train[few]), None, test,
+                output_dir=Path(output_dir) / f"classifier_{name}_{draw + 1}",
+                epochs=epochs, batch_size=batch_size, lr=lr, schedule=schedule)
+            found.append(result["test_accuracy"])
+    means = {f"{name}_accuracy": float(np.mean(found)) for name, found in accuracies.items()}
+    return {**means, **{f"{name}_accuracies": found for name, found in accuracies.items()},
+            "labels_per_class": labels_per_class}
+
+
+def plot_reconstructions(autoencoder, encoder, images, output_dir):
+    """Writes `reconstructions.png` (ten test images: original, noisy when
+    the autoencoder corrupts its input, reconstructed) and `codes.png` (the
+    test codes, in 2-D or their PCA, coloured by label) into `output_dir`."""
+    output_dir = Path(output_dir)
+    shown = images.x_test[:10]
+    rows, titles = [shown], ["original"]
+    if "noise" in [layer.name for layer in autoencoder.layers]:
+        noisy = ops.convert_to_numpy(autoencoder.get_layer("noise")(shown, training=True))
+        rows, titles = rows + [np.clip(noisy, 0, 1)], titles + ["noisy"]
+    rows.append(autoencoder.predict(rows[-1], verbose=0))
+    plots.image_grid(rows, output_dir / "reconstructions.png", titles + ["reconstructed"],
+                     title=f"{autoencoder.name} on {images.name} test images")
+    codes = encoder.predict(images.x_test, batch_size=1000, verbose=0)
+    plots.scatter_2d(codes if codes.shape[-1] == 2 else plots.pca_2d(codes), images.y_test,
+                     output_dir / "codes.png", images.class_names,
+                     title=f"Test codes ({'PCA of ' if codes.shape[-1] != 2 else ''}"
+                           f"{codes.shape[-1]}-d), coloured by label")
+
+
+def summary(metrics):
+    """The reconstruction figures of an autoencoder run's `metrics`, and the
+    classifiers' accuracies where it has them, as one line."""
+    line = f"Test BCE {metrics['test_bce']:.4f}, MSE {metrics['test_mse']:.4f} per pixel"
+    if "pretrained_accuracy" in metrics:
+        line += (f"; classifier accuracy (mean of {len(metrics['pretrained_accuracies'])} "
+                 f"draws of the labels) pretrained {metrics['pretrained_accuracy']:.4f}, "
+                 f"scratch {metrics['scratch_accuracy']:.4f}")
+    return line
+
+
+def trained_whole(config):
+    """The config of tuning trials, which train the autoencoder whole.
+
+    Raises:
+        UsageError: when `config` pretrains greedily.
+    """
+    if config["pretrain"] != "none":
+        raise UsageError("kerasdl tune autoencoder tunes the autoencoder trained whole; "
+                         f"drop --pretrain {config['pretrain']}")
+    return config
