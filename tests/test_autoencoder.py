@@ -11,7 +11,6 @@ from kerasdl import cards, cli, data, flags
 from kerasdl.autoencoder import (DenseTranspose, build_autoencoder, encoder_of, noise_layer,
                                  tied_pairs)
 from kerasdl.callbacks.curves import read_history
-from kerasdl.data import labels_per_class
 from kerasdl.errors import UsageError
 
 SHAPE = (28, 28, 1)
@@ -122,13 +121,6 @@ def test_reconstruction_metrics():
     half = ae.reconstruction_metrics(np.full_like(x, 0.5), x)
     assert half["test_mse"] == pytest.approx(0.25)
     assert half["test_bce"] == pytest.approx(np.log(2), rel=1e-5)
-
-
-def test_labels_per_class():
-    y = np.repeat(np.arange(3), [5, 10, 2])
-    picked = labels_per_class(y, 4, seed=0)
-    assert np.bincount(y[picked]).tolist() == [4, 4, 2]
-    np.testing.assert_array_equal(picked, labels_per_class(y, 4, seed=0))
 
 
 def run_app(output_dir, *extra):

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from kerasdl import data
 from kerasdl.data import images, load_images
 from kerasdl.errors import UsageError
 
@@ -65,3 +66,32 @@ def test_nothing_found_is_a_clear_error(tmp_path, monkeypatch):
         monkeypatch.setitem(spec, step, lambda: None)
     with pytest.raises(UsageError, match="Cannot find mnist: set \\$KERASDL_DATA_DIR"):
         load_images("mnist")
+
+
+def test_pixel_clusters_group_similar_images():
+    rng = np.random.default_rng(0)
+    dark = rng.random((30, 8, 8, 1)) * 0.1
+    light = 0.9 + rng.random((20, 8, 8, 1)) * 0.1
+    clusters = data.pixel_clusters(np.concatenate([dark, light]), 2, seed=0)
+    assert clusters.dtype == np.int32
+    assert len(set(clusters[:30])) == 1 and len(set(clusters[30:])) == 1
+    assert clusters[0] != clusters[-1]
+    with pytest.raises(UsageError, match="Cannot make 60 clusters of 50 images"):
+        data.pixel_clusters(np.concatenate([dark, light]), 60)
+
+
+def test_labels_per_class():
+    y = np.repeat(np.arange(3), [5, 10, 2])
+    picked = data.labels_per_class(y, 4, seed=0)
+    assert np.bincount(y[picked]).tolist() == [4, 4, 2]
+    np.testing.assert_array_equal(picked, data.labels_per_class(y, 4, seed=0))
+
+
+def test_select_classes_relabels_from_zero():
+    y = np.array([0, 5, 7, 9, 5, 2], "int32")
+    x = np.arange(len(y), dtype="float32")[:, None]
+    images = data.ImageData("d", "s", tuple("abcdefghij"), x, y, x, y, x, y)
+    picked = images.select_classes([5, 9], "d_5_9")
+    assert picked.class_names == ("f", "j")
+    np.testing.assert_array_equal(picked.y_train, [0, 1, 0])
+    np.testing.assert_array_equal(picked.x_train[:, 0], [1, 3, 4])

@@ -179,17 +179,6 @@ def test_an_interrupted_fit_resumes_with_both_optimizers(tmp_path):
     assert saved["epoch"] == 1 and saved["iterations"] == [4, 4] and saved["same"]
 
 
-def test_pixel_clusters_group_similar_images():
-    dark = RNG.random((30, *SHAPE)) * 0.1
-    light = 0.9 + RNG.random((20, *SHAPE)) * 0.1
-    clusters = data.pixel_clusters(np.concatenate([dark, light]), 2, seed=0)
-    assert clusters.dtype == np.int32
-    assert len(set(clusters[:30])) == 1 and len(set(clusters[30:])) == 1
-    assert clusters[0] != clusters[-1]
-    with pytest.raises(UsageError, match="Cannot make 60 clusters of 50 images"):
-        data.pixel_clusters(np.concatenate([dark, light]), 60)
-
-
 def images_of(x, y, classes=3):
     return data.ImageData(name="tiny", source="test", class_names=tuple("abc"[:classes]),
                           x_train=x, y_train=y, x_val=x[:0], y_val=y[:0], x_test=x[:8],

@@ -46,16 +46,6 @@ def test_bad_saved_models_give_one_line_errors(tmp_path):
         cards.read_card(tmp_path)
 
 
-def test_select_classes_relabels_from_zero():
-    y = np.array([0, 5, 7, 9, 5, 2], "int32")
-    x = np.arange(len(y), dtype="float32")[:, None]
-    images = data.ImageData("d", "s", tuple("abcdefghij"), x, y, x, y, x, y)
-    picked = images.select_classes([5, 9], "d_5_9")
-    assert picked.class_names == ("f", "j")
-    np.testing.assert_array_equal(picked.y_train, [0, 1, 0])
-    np.testing.assert_array_equal(picked.x_train[:, 0], [1, 3, 4])
-
-
 def app(*args):
     return cli.load_app("transfer").main(["--dry-run", "--backend", keras.backend.backend(),
                                           *map(str, args)])
