@@ -6,9 +6,9 @@ pretrained encoder against the same from scratch, on a few labels.
 Each builder returns a flat functional `keras.Model` that maps images to
 their reconstruction (a sigmoid per pixel); `encoder_of(autoencoder)` is its
 encoder as a model of its own. (Flat, because Keras restores the weight
-sharing of `DenseTranspose` within one model's layers.) With `noise`, the inputs are corrupted during training
-only: Gaussian noise of that standard deviation, or masking noise that zeroes
-that fraction of the inputs.
+sharing of `DenseTranspose` within one model's layers.) With `noise`, the
+inputs are corrupted during training only: Gaussian noise of that standard
+deviation, or masking noise that zeroes that fraction of the inputs.
 """
 
 import math
@@ -22,7 +22,6 @@ from kerasdl import data, plots, training
 from kerasdl.errors import UsageError, check_choice
 
 NOISES = ("gaussian", "masking")
-ARCHS = ("dense", "conv")
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
@@ -342,9 +341,10 @@ def compare_on_few_labels(encoder, images, *, labels_per_class, draws, epochs, b
                 output_dir=Path(output_dir) / f"classifier_{name}_{draw + 1}",
                 epochs=epochs, batch_size=batch_size, lr=lr, schedule=schedule)
             found.append(result["test_accuracy"])
-    means = {f"{name}_accuracy": float(np.mean(found)) for name, found in accuracies.items()}
-    return {**means, **{f"{name}_accuracies": found for name, found in accuracies.items()},
-            "labels_per_class": labels_per_class}
+    metrics = {}
+    for name, found in accuracies.items():
+        metrics.update({f"{name}_accuracy": float(np.mean(found)), f"{name}_accuracies": found})
+    return {**metrics, "labels_per_class": labels_per_class}
 
 
 def plot_reconstructions(autoencoder, encoder, images, output_dir):
