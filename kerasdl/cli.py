@@ -53,10 +53,20 @@ def load_app(name):
     return importlib.import_module(f"kerasdl.apps.{ALIASES.get(name, name)}")
 
 
+def _source(name):
+    return ast.parse((Path(_apps_package().__path__[0]) / f"{name}.py").read_text())
+
+
 def app_summary(name):
     """The first line of the app's docstring, read without importing it."""
-    path = Path(_apps_package().__path__[0]) / f"{name}.py"
-    return (ast.get_docstring(ast.parse(path.read_text())) or "").splitlines()[0]
+    return (ast.get_docstring(_source(name)) or "").splitlines()[0]
+
+
+def tunable(name):
+    """Whether the app declares `TUNING` (labs do not), read without
+    importing it."""
+    return any(isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "TUNING"
+               for node in _source(name).body)
 
 
 def _parser(apps):
@@ -78,8 +88,9 @@ def _parser(apps):
         help="search an app's hyperparameters with keras-tuner: kerasdl tune NAME "
              "[FLAGS]; kerasdl tune NAME --help lists its flags",
     )
-    tune.add_argument("app", choices=sorted([*apps, *ALIASES]), metavar="NAME",
-                      help=f"one of: {', '.join(apps)}, or {', '.join(ALIASES)}")
+    tunable_apps = [name for name in apps if tunable(name)]
+    tune.add_argument("app", choices=sorted([*tunable_apps, *ALIASES]), metavar="NAME",
+                      help=f"one of: {', '.join(tunable_apps)}, or {', '.join(ALIASES)}")
     explore = commands.add_parser(
         "word2vec", help="explore the vectors of a word2vec run: kerasdl word2vec "
                          "neighbors|analogy --model DIR ...")

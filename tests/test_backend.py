@@ -70,3 +70,22 @@ def test_minimize_takes_one_gradient_step_in_a_train_step():
     np.testing.assert_allclose(history.history["gap"], [4.0, 2.0], rtol=1e-6)
     # Variables that the loss assigns keep their new values.
     assert float(keras.ops.convert_to_numpy(model.steps)) == 2.0
+
+
+def test_value_and_grad_outside_a_step():
+    w = keras.Variable(np.array([1.0, -2.0, 3.0], "float32"))
+    b = keras.Variable(np.array(0.5, "float32"))
+    value, (grad_w, grad_b) = backend.value_and_grad(
+        lambda: keras.ops.sum(w * w) * b, [w, b])
+    assert float(value) == 7.0
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(grad_w), [1.0, -2.0, 3.0])
+    assert float(grad_b) == 14.0
+    assert float(b.value) == 0.5  # nothing is updated
+
+
+def test_value_and_grad_in_float64():
+    with backend.float64():
+        w = keras.Variable(np.array([1 / 3], "float64"), dtype="float64")
+        value, (grad,) = backend.value_and_grad(lambda: keras.ops.sum(w**3), [w])
+    assert keras.ops.convert_to_numpy(grad).dtype == np.float64
+    assert float(grad[0]) == 3 * (1 / 3) ** 2

@@ -77,8 +77,19 @@ def test_list_names_the_apps():
     result = kerasdl("list")
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ["autoencoder", "classification", "gan", "transfer_learning", "word2vec"]
+    assert names == ["activations", "autoencoder", "backprop", "classification",
+                     "depth_vs_width", "gan", "initialisation", "optimizers", "perceptron",
+                     "transfer_learning", "universal_approximation", "word2vec"]
     assert "Image classification:" in result.stdout
+    assert "backprop           Lab: backpropagation is the chain rule" in result.stdout
+
+
+def test_a_lab_cannot_be_tuned():
+    result = kerasdl("tune", "backprop")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "invalid choice: 'backprop' (choose from" in result.stderr
+    assert "classification" in result.stderr
 
 
 def test_backend_cannot_change_after_keras_is_imported():

@@ -16,6 +16,8 @@ clear_caches = _impl.clear_caches
 LOOKUP_COMPILE_OPTIONS = _impl.LOOKUP_COMPILE_OPTIONS
 minimize = _impl.minimize
 train_step = _impl.train_step
+value_and_grad = _impl.value_and_grad
+float64 = _impl.float64
 
 
 def describe():

@@ -88,3 +88,29 @@ def minimize(loss_fn, variables, optimizer):
         scope.add_update((variable, value))
     optimizer.apply(grads, variables)
     return loss, aux
+
+
+def value_and_grad(fn, variables):
+    """Computes `fn()` and its gradient with respect to `variables`, outside
+    a training step.
+
+    Args:
+        fn: a function of no arguments that returns a scalar tensor computed
+            from the current values of `variables`.
+        variables: the Keras variables to differentiate with respect to.
+
+    Returns:
+        `(value, grads)`: the scalar and one gradient per variable.
+    """
+
+    def pure(values):
+        with keras.StatelessScope(list(zip(variables, values))):
+            return fn()
+
+    return jax.value_and_grad(pure)([v.value for v in variables])
+
+
+def float64():
+    """A context in which float64 tensors stay float64; JAX otherwise
+    computes them in float32."""
+    return jax.enable_x64(True)

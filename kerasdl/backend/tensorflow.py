@@ -1,5 +1,7 @@
 """TensorFlow implementations of the kerasdl backend functions."""
 
+import contextlib
+
 import tensorflow as tf
 
 
@@ -45,3 +47,26 @@ def train_step(model, step, data):
     """Runs `step(data)`, the stateful body of `model.train_step`, as
     TensorFlow's trainer calls it: `model.train_step(data)`."""
     return step(data)
+
+
+def value_and_grad(fn, variables):
+    """Computes `fn()` and its gradient with respect to `variables`, outside
+    a training step.
+
+    Args:
+        fn: a function of no arguments that returns a scalar tensor computed
+            from the current values of `variables`.
+        variables: the Keras variables to differentiate with respect to.
+
+    Returns:
+        `(value, grads)`: the scalar and one gradient per variable.
+    """
+    with tf.GradientTape() as tape:
+        value = fn()
+    return value, tape.gradient(value, variables)
+
+
+def float64():
+    """A context in which float64 tensors stay float64, as they always do
+    on TensorFlow."""
+    return contextlib.nullcontext()

@@ -1,5 +1,7 @@
 """PyTorch implementations of the kerasdl backend functions."""
 
+import contextlib
+
 import torch
 
 
@@ -45,3 +47,27 @@ def train_step(model, step, data):
     """Runs `step(data)`, the stateful body of `model.train_step`, as
     PyTorch's trainer calls it: `model.train_step(data)`."""
     return step(data)
+
+
+def value_and_grad(fn, variables):
+    """Computes `fn()` and its gradient with respect to `variables`, outside
+    a training step.
+
+    Args:
+        fn: a function of no arguments that returns a scalar tensor computed
+            from the current values of `variables`.
+        variables: the Keras variables to differentiate with respect to.
+
+    Returns:
+        `(value, grads)`: the scalar and one gradient per variable.
+    """
+    value = fn()
+    return value.detach(), list(torch.autograd.grad(value, [v.value for v in variables]))
+
+
+def float64():
+    """A context in which float64 tensors stay float64, as they always do
+    on PyTorch. Keras' own ops promote float64 to float32 on this backend
+    (`keras.backend.result_type`), so a Keras matmul of float64 tensors
+    computes in float32 whatever the context."""
+    return contextlib.nullcontext()

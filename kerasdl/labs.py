@@ -1,0 +1,207 @@
+"""What the labs share: small MLPs, per-layer statistics, curve plots, and
+the results every lab writes (results.md, metrics.json and its claim line).
+
+A lab compares a few models or settings and checks one claim from the
+course against its own numbers; see the apps whose docstring starts with
+"Lab".
+"""
+
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+from matplotlib.figure import Figure
+
+from kerasdl import backend, runs
+
+CHANCE_LOSS = math.log(10)  # cross-entropy of a uniform guess over 10 classes
+
+
+def mlp(depth, width, *, activation="relu", initializer="glorot_uniform",
+        input_shape=(28, 28, 1), num_classes=10, dtype=None):
+    """A classifier: Flatten, `depth` hidden Dense layers of `width` units,
+    then a softmax Dense layer.
+
+    Args:
+        depth, width: the hidden layers' number and size.
+        activation: the hidden layers' activation.
+        initializer: every kernel's initializer: a name, or a config dict
+            such as `{"class_name": "RandomNormal", "config": {"stddev":
+            0.01}}` (each layer gets its own instance).
+        input_shape, num_classes: the data's.
+        dtype: the layers' dtype, by default Keras' float32.
+
+    Returns:
+        A built, uncompiled `keras.Sequential`.
+    """
+    layers = [keras.Input(input_shape, dtype=dtype), keras.layers.Flatten(dtype=dtype)]
+    layers += [keras.layers.Dense(width, activation, kernel_initializer=initializer,
+                                  dtype=dtype) for _ in range(depth)]
+    layers.append(keras.layers.Dense(num_classes, "softmax", kernel_initializer=initializer,
+                                     dtype=dtype))
+    return keras.Sequential(layers)
+
+
+def train(model, optimizer, train, test, *, epochs, batch_size, validation=None,
+          callbacks=()):
+    """Compiles `model` with `optimizer` and the cross-entropy, trains it
+    without output, then evaluates it.
+
+    Args:
+        model: a classifier with softmax outputs.
+        optimizer: a Keras optimizer (or its name).
+        train, test: `(x, y)` pairs, integer labels.
+        epochs, batch_size: as for `fit`.
+        validation: an `(x, y)` pair, or `None`.
+        callbacks: Keras callbacks for `fit`.
+
+    Returns:
+        `(history, test_accuracy)`: the dict of per-epoch figures from
+        `fit` ("loss", "accuracy", and "val_..." with a validation set),
+        and the accuracy on `test`.
+    """
+    model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(*train, validation_data=validation, epochs=epochs,
+                        batch_size=batch_size, callbacks=list(callbacks), verbose=0).history
+    result = model.evaluate(*test, batch_size=1000, verbose=0, return_dict=True)
+    return history, float(result["accuracy"])
+
+
+def loss_gradients(model, x, y, variables=None, from_logits=False):
+    """The gradients of the cross-entropy of `model` on the batch `(x, y)`
+    (integer labels), by the backend's autodiff.
+
+    Args:
+        model: a Keras model.
+        x, y: the batch.
+        variables: the variables to differentiate with respect to, by
+            default the model's trainable weights.
+        from_logits: whether the model outputs logits, not probabilities.
+
+    Returns:
+        One NumPy array per variable.
+    """
+    variables = model.trainable_weights if variables is None else variables
+
+    def loss():  # the loss function, not the class, which casts to float32
+        return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(
+            y, model(x), from_logits=from_logits))
+
+    _, grads = backend.value_and_grad(loss, variables)
+    return [keras.ops.convert_to_numpy(g) for g in grads]
+
+
+def layer_statistics(model, x, y):
+    """The forward and backward signal of each Dense layer of `model` on the
+    batch `(x, y)`, at its current weights.
+
+    Returns:
+        A dict of lists, one value per Dense layer, input side first:
+        "activation_std" (the standard deviation of the layer's outputs),
+        "gradient_std" and "gradient_norm" (of the cross-entropy's gradient
+        with respect to the layer's kernel).
+    """
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    probe = keras.Model(model.inputs[0], [layer.output for layer in dense])
+    outputs = probe(x)
+    grads = loss_gradients(model, x, y, [layer.kernel for layer in dense])
+    return {"activation_std": [float(keras.ops.std(o)) for o in outputs],
+            "gradient_std": [float(np.std(g)) for g in grads],
+            "gradient_norm": [float(np.linalg.norm(g)) for g in grads]}
+
+
+def plot_curves(path, panels, xlabel, ylabel, *, log_x=False, log_y=False, title=None):
+    """Writes a PNG with one subplot per panel.
+
+    Args:
+        path: where to write it.
+        panels: a dict from each subplot's title to its curves, a dict from
+            a label to the y values (against 1, 2, ...) or an `(x, y)` pair.
+        xlabel, ylabel: the axes' labels.
+        log_x, log_y: logarithmic axes.
+        title: the figure's title.
+    """
+    fig = Figure(figsize=(4.2 * len(panels), 3.4), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (name, curves) in zip(axes, panels.items()):
+        for label, values in curves.items():
+            xs, ys = values if isinstance(values, tuple) else (
+                range(1, len(values) + 1), values)
+            ax.plot(list(xs), list(ys), marker="o" if len(ys) < 12 else None,
+                    markersize=3, label=str(label))
+        ax.set(title=name, xlabel=xlabel, ylabel=ylabel)
+        ax.set_xscale("log" if log_x else "linear")
+        ax.set_yscale("log" if log_y else "linear")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    fig.savefig(path, dpi=100)
+
+
+def markdown_table(rows):
+    """A markdown table of `rows`, dicts with the same keys (the columns);
+    floats show four significant digits."""
+
+    def cell(value):
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row[c]) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def finish(output_dir, config, rows, claim, holds, **metrics):
+    """Ends a lab run: writes `results.md` (the table of `rows` and the claim
+    line) and `metrics.json`, and prints the claim line.
+
+    Args:
+        output_dir: the run's folder.
+        config: the run's config.
+        rows: the comparison, as `markdown_table` takes it.
+        claim: the lab's claim, stated with its numbers.
+        holds: whether the numbers bear the claim out.
+        **metrics: the lab's own figures, for `metrics.json`.
+
+    Returns:
+        The metrics written.
+    """
+    line = f"Claim: {claim}: {'holds' if holds else 'does not hold'}."
+    text = f"# {config['app']}\n\n{markdown_table(rows)}\n\n{line}\n"
+    Path(output_dir, "results.md").write_text(text)
+    metrics = {"app": config["app"], **backend.describe(), "claim": claim,
+               "holds": bool(holds), **metrics, "results": rows,
+               "keras_version": keras.__version__}
+    runs.write_metrics(output_dir, metrics)
+    print(f"{line} Results in {output_dir}", flush=True)
+    return metrics
+
+
+def finite_difference_gap(loss, pairs, rng, count=10, eps=1e-6):
+    """Checks gradients against central differences.
+
+    Args:
+        loss: a function of no arguments: the loss at the arrays' current
+            values.
+        pairs: `(array, gradient)` pairs, NumPy arrays; each array is
+            nudged in place, then restored.
+        rng: the NumPy generator that picks the entries.
+        count: entries checked per array.
+        eps: the nudge.
+
+    Returns:
+        The largest gap between a gradient entry and
+        `(loss(p + eps) - loss(p - eps)) / (2 eps)`.
+    """
+    gaps = []
+    for array, grad in pairs:
+        for i in rng.choice(array.size, min(count, array.size), replace=False):
+            index = np.unravel_index(i, array.shape)
+            array[index] += eps
+            up = loss()
+            array[index] -= 2 * eps
+            gaps.append(abs((up - loss()) / (2 * eps) - grad[index]))
+            array[index] += eps
+    return float(max(gaps))

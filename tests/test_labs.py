@@ -1,0 +1,117 @@
+"""The labs: a dry run of each, and the pieces their claims rest on."""
+
+import json
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from kerasdl import cli, labs
+
+PLOTS = {
+    "perceptron": ["mistakes.png", "xor_boundaries.png"],
+    "universal_approximation": ["fits.png", "errors.png"],
+    "backprop": [],
+    "activations": ["gradients.png", "training.png"],
+    "initialisation": ["signal.png", "training.png"],
+    "optimizers": ["losses.png", "rosenbrock.png"],
+    "depth_vs_width": ["accuracy.png"],
+}
+
+
+@pytest.fixture
+def has_fashion_mnist():
+    if not (Path(os.environ.get("KERASDL_DATA_DIR", "/nonexistent"))
+            / "keras-datasets" / "fashion-mnist").exists():
+        pytest.skip("needs $KERASDL_DATA_DIR with keras-datasets/fashion-mnist/")
+
+
+@pytest.mark.parametrize("name", sorted(PLOTS))
+def test_lab_dry_run(name, tmp_path, request):
+    request.getfixturevalue("has_fashion_mnist" if name == "depth_vs_width" else "has_mnist")
+    metrics = cli.load_app(name).main(["--dry-run", "--backend", keras.backend.backend(),
+                                       "--output-dir", str(tmp_path)])
+    assert json.loads((tmp_path / "metrics.json").read_text()) == json.loads(
+        json.dumps(metrics))
+    assert metrics["app"] == name and metrics["backend"] == keras.backend.backend()
+    assert isinstance(metrics["holds"], bool) and metrics["results"]
+    results = (tmp_path / "results.md").read_text().splitlines()
+    assert results[0] == f"# {name}"
+    assert results[-1] == (f"Claim: {metrics['claim']}: "
+                           f"{'holds' if metrics['holds'] else 'does not hold'}.")
+    assert len([line for line in results if line.startswith("| ")]) == len(
+        metrics["results"]) + 1
+    for plot in PLOTS[name]:
+        assert (tmp_path / plot).stat().st_size > 5000, plot
+
+
+def test_backprop_gradients_match_autodiff_and_finite_differences():
+    app = cli.load_app("backprop")
+    rng = np.random.default_rng(0)
+    net = app.build(rng, "float64")
+    x, y = rng.random((16, 784)), rng.integers(0, 10, 16)
+    # Keras computes float64 matmuls in float32 on PyTorch (see
+    # kerasdl/backend/torch.py): exact to float64 elsewhere.
+    limit = 1e-6 if keras.backend.backend() == "torch" else 1e-12
+    assert app.autodiff_gap(net, x, y) < limit
+    pairs = [(p, g.copy()) for m in net[::2] for p, g in zip(m.params, m.grads)]
+    assert labs.finite_difference_gap(lambda: app.loss_and_gradients(net, x, y), pairs,
+                                      rng) < 1e-6
+    # A wrong gradient is caught: every entry of the last bias is checked.
+    pairs[-1][1][3] += 0.1
+    assert labs.finite_difference_gap(lambda: app.loss_and_gradients(net, x, y),
+                                      pairs[-1:], rng, count=10) > 0.09
+
+
+def test_perceptron_converges_only_when_a_line_separates():
+    app = cli.load_app("perceptron")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2)).astype("float32")
+    y = np.where(x[:, 0] + 0.5 * x[:, 1] > 0.1, 1.0, -1.0)
+    w, b, mistakes = app.perceptron(x, y, passes=100)
+    assert mistakes[-1] == 0 and len(mistakes) < 100
+    assert np.all(np.sign(x @ w + b) == y)
+    _, _, mistakes = app.perceptron(app.XOR_X, app.XOR_Y, passes=20)
+    assert len(mistakes) == 20 and min(mistakes) > 0
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4, 8])
+def test_depth_vs_width_gives_every_depth_the_same_budget(depth):
+    width = cli.load_app("depth_vs_width").width_for(depth, 200_000)
+    params = labs.mlp(depth, width).count_params()
+    assert abs(params / 200_000 - 1) < 0.01
+    assert labs.mlp(depth, width + 5).count_params() > params
+
+
+def test_layer_statistics_show_vanishing_sigmoid_gradients():
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).random((64, 28, 28, 1)).astype("float32")
+    y = np.arange(64) % 10
+    stats = labs.layer_statistics(labs.mlp(10, 32, activation="sigmoid"), x, y)
+    assert set(stats) == {"activation_std", "gradient_std", "gradient_norm"}
+    assert all(len(values) == 11 for values in stats.values())
+    assert stats["gradient_norm"][0] < 1e-3 * stats["gradient_norm"][-1]
+    relu = labs.layer_statistics(labs.mlp(10, 32, initializer="he_normal"), x, y)
+    assert relu["gradient_norm"][0] > 1e-2 * relu["gradient_norm"][-1]
+
+
+def test_loss_gradients_match_a_hand_computed_softmax_gradient():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, "softmax")])
+    x, y = np.array([[1.0, 2.0, -1.0]], "float32"), np.array([1])
+    kernel, bias = labs.loss_gradients(model, x, y)
+    p = keras.ops.convert_to_numpy(model(x))[0]
+    np.testing.assert_allclose(bias, p - [0, 1], atol=1e-6)
+    np.testing.assert_allclose(kernel, np.outer(x[0], p - [0, 1]), atol=1e-6)
+
+
+def test_finish_writes_the_table_and_the_claim(tmp_path):
+    config = {"app": "some_lab"}
+    metrics = labs.finish(tmp_path, config, [{"a": 1, "b": 0.123456}, {"a": 2, "b": "x"}],
+                          "b is small", False, extra=3)
+    assert (tmp_path / "results.md").read_text() == (
+        "# some_lab\n\n| a | b |\n|---|---|\n| 1 | 0.1235 |\n| 2 | x |\n\n"
+        "Claim: b is small: does not hold.\n")
+    assert metrics["holds"] is False and metrics["extra"] == 3
+    assert json.loads((tmp_path / "metrics.json").read_text())["claim"] == "b is small"
