@@ -68,15 +68,14 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                     (images.x_test, images.y_test), epochs=config["epochs"],
                     batch_size=config["batch_size"])
                 # Symmetry: do all units of each hidden layer have equal weights?
-                kernels = [keras.ops.convert_to_numpy(layer.kernel) for layer in model.layers
-                           if isinstance(layer, keras.layers.Dense)][:-1]
+                kernels = [keras.ops.convert_to_numpy(layer.kernel)
+                           for layer in labs.dense_layers(model)[:-1]]
                 symmetric = all(np.allclose(k, k[:, :1]) for k in kernels)
                 rows.append({"depth": depth, "activation": activation, "initialiser": name,
                              "first layer gradient std": stats["gradient_std"][0],
                              "final training loss": history["loss"][-1],
                              "test accuracy": accuracy, "units still identical": symmetric})
-                print(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                for k, v in rows[-1].items()), flush=True)
+                print(labs.describe(rows[-1]), flush=True)
                 if depth == max(DEPTHS) or config["dry_run"]:
                     for kind in ("activation", "gradient"):
                         signal[f"{kind} std, {activation}"][name] = stats[f"{kind}_std"]

@@ -10,7 +10,8 @@ Adam (Kingma & Ba 2015) combines that with momentum; Nadam (Dozat 2016) is
 Adam with Nesterov's momentum.
 
 The lab trains one MLP on MNIST with each optimizer for the same epochs,
-each at the best rate of a small grid (chosen on the validation loss), then
+each at the rate of a small grid that gives the lowest training loss per
+epoch (the mean over the epochs: the claim is about speed of descent), then
 runs each from the same start on the Rosenbrock function f(x, y) = (1 - x)^2
 + 100 (y - x^2)^2, whose curved valley is the classic test. It writes
 results.md, metrics.json, losses.png (training loss per epoch) and
@@ -70,7 +71,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     runs.prepare(output_dir, config, overwrite)
 
     # Model and train: the same MLP from the same seed, per optimizer and rate.
-    losses, rows = {}, []
+    losses, rows, grids = {}, [], {}
     for name, make in OPTIMIZERS.items():
         tried = {}
         grid = [config["lr"]] if "lr" in config else GRIDS[name]
@@ -80,14 +81,16 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                 labs.mlp(2, 128), make(lr), (images.x_train, images.y_train),
                 (images.x_test, images.y_test), validation=(images.x_val, images.y_val),
                 epochs=config["epochs"], batch_size=config["batch_size"])
-        best = min(tried, key=lambda lr: tried[lr][0]["val_loss"][-1])
+        grids[name] = {lr: {"loss": h["loss"], "val_loss": h["val_loss"]}
+                       for lr, (h, _) in tried.items()}
+        best = min(tried, key=lambda lr: np.mean(tried[lr][0]["loss"]))
         history, accuracy = tried[best]
         losses[name] = history["loss"]
         rows.append({"optimizer": name, "grid": grid, "best rate": best,
+                     "mean training loss": float(np.mean(history["loss"])),
                      "final training loss": history["loss"][-1],
                      "validation loss": history["val_loss"][-1], "test accuracy": accuracy})
-        print(f"{name}: best rate {best}, training loss {history['loss'][-1]:.4f}, "
-              f"test accuracy {accuracy:.4f}", flush=True)
+        print(labs.describe(rows[-1]), flush=True)
 
     # Evaluate: the curves, the Rosenbrock paths, and the claim.
     labs.plot_curves(f"{output_dir}/losses.png", {"Training loss, best rate of each": losses},
@@ -96,13 +99,14 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     paths = {name: rosenbrock_path(make(ROSENBROCK_RATES[name]), steps)
              for name, make in OPTIMIZERS.items()}
     plot_rosenbrock(f"{output_dir}/rosenbrock.png", paths)
-    final = {row["optimizer"]: row["final training loss"] for row in rows}
-    others = {name: loss for name, loss in final.items() if name != "sgd"}
-    claim = (f"after {config['epochs']} epochs plain SGD's training loss is "
-             f"{final['sgd']:.4f}, and every other optimizer's is lower ("
+    mean = {row["optimizer"]: row["mean training loss"] for row in rows}
+    others = {name: loss for name, loss in mean.items() if name != "sgd"}
+    claim = (f"over {config['epochs']} epochs plain SGD's mean training loss per epoch is "
+             f"{mean['sgd']:.4f}, and every other optimizer's is lower ("
              + ", ".join(f"{n} {loss:.4f}" for n, loss in others.items()) + ")")
-    holds = all(loss < final["sgd"] for loss in others.values())
+    holds = all(loss < mean["sgd"] for loss in others.values())
     return labs.finish(output_dir, config, rows, claim, holds, training_losses=losses,
+                       grids=grids,
                        rosenbrock_ends={n: p[-1].tolist() for n, p in paths.items()})
 
 

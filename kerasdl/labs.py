@@ -46,7 +46,7 @@ def mlp(depth, width, *, activation="relu", initializer="glorot_uniform",
 def train(model, optimizer, train, test, *, epochs, batch_size, validation=None,
           callbacks=()):
     """Compiles `model` with `optimizer` and the cross-entropy, trains it
-    without output, then evaluates it.
+    without output (validating in batches of 1,000), then evaluates it.
 
     Args:
         model: a classifier with softmax outputs.
@@ -63,7 +63,8 @@ def train(model, optimizer, train, test, *, epochs, batch_size, validation=None,
     """
     model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(*train, validation_data=validation, epochs=epochs,
-                        batch_size=batch_size, callbacks=list(callbacks), verbose=0).history
+                        batch_size=batch_size, validation_batch_size=1000,
+                        callbacks=list(callbacks), verbose=0).history
     result = model.evaluate(*test, batch_size=1000, verbose=0, return_dict=True)
     return history, float(result["accuracy"])
 
@@ -92,6 +93,11 @@ def loss_gradients(model, x, y, variables=None, from_logits=False):
     return [keras.ops.convert_to_numpy(g) for g in grads]
 
 
+def dense_layers(model):
+    """The Dense layers of `model`, input side first."""
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+
 def layer_statistics(model, x, y):
     """The forward and backward signal of each Dense layer of `model` on the
     batch `(x, y)`, at its current weights.
@@ -102,11 +108,11 @@ def layer_statistics(model, x, y):
         "gradient_std" and "gradient_norm" (of the cross-entropy's gradient
         with respect to the layer's kernel).
     """
-    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    dense = dense_layers(model)
     probe = keras.Model(model.inputs[0], [layer.output for layer in dense])
     outputs = probe(x)
     grads = loss_gradients(model, x, y, [layer.kernel for layer in dense])
-    return {"activation_std": [float(keras.ops.std(o)) for o in outputs],
+    return {"activation_std": [float(np.std(keras.ops.convert_to_numpy(o))) for o in outputs],
             "gradient_std": [float(np.std(g)) for g in grads],
             "gradient_norm": [float(np.linalg.norm(g)) for g in grads]}
 
@@ -140,17 +146,29 @@ def plot_curves(path, panels, xlabel, ylabel, *, log_x=False, log_y=False, title
     fig.savefig(path, dpi=100)
 
 
+def epochs_to(curve, target):
+    """The first epoch (from 1) whose value in `curve`, one per epoch,
+    reaches `target`; `None` if none does."""
+    reached = np.flatnonzero(np.array(curve) >= target)
+    return int(reached[0]) + 1 if reached.size else None
+
+
+def _cell(value):
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def markdown_table(rows):
     """A markdown table of `rows`, dicts with the same keys (the columns);
     floats show four significant digits."""
-
-    def cell(value):
-        return f"{value:.4g}" if isinstance(value, float) else str(value)
-
     columns = list(rows[0])
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(row[c]) for c in columns) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(row[c]) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def describe(row):
+    """One line for a row of the table: "key value, key value, ..."."""
+    return ", ".join(f"{key} {_cell(value)}" for key, value in row.items())
 
 
 def finish(output_dir, config, rows, claim, holds, **metrics):

@@ -77,8 +77,9 @@ def test_list_names_the_apps():
     result = kerasdl("list")
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ["activations", "autoencoder", "backprop", "classification",
-                     "depth_vs_width", "gan", "initialisation", "optimizers", "perceptron",
+    assert names == ["activations", "autoencoder", "backprop", "batch_size", "batchnorm",
+                     "classification", "depth_vs_width", "dropout", "early_stopping", "gan",
+                     "initialisation", "memorisation", "optimizers", "perceptron",
                      "transfer_learning", "universal_approximation", "word2vec"]
     assert "Image classification:" in result.stdout
     assert "backprop           Lab: backpropagation is the chain rule" in result.stdout

@@ -3,6 +3,7 @@
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import keras
 import numpy as np
@@ -18,6 +19,11 @@ PLOTS = {
     "initialisation": ["signal.png", "training.png"],
     "optimizers": ["losses.png", "rosenbrock.png"],
     "depth_vs_width": ["accuracy.png"],
+    "batchnorm": ["training.png", "validation.png"],
+    "batch_size": ["batch_size.png"],
+    "dropout": ["errors.png"],
+    "early_stopping": ["curves.png"],
+    "memorisation": ["accuracy.png"],
 }
 
 
@@ -30,9 +36,11 @@ def has_fashion_mnist():
 
 @pytest.mark.parametrize("name", sorted(PLOTS))
 def test_lab_dry_run(name, tmp_path, request):
-    request.getfixturevalue("has_fashion_mnist" if name == "depth_vs_width" else "has_mnist")
-    metrics = cli.load_app(name).main(["--dry-run", "--backend", keras.backend.backend(),
-                                       "--output-dir", str(tmp_path)])
+    app = cli.load_app(name)
+    request.getfixturevalue("has_fashion_mnist" if "fashion_mnist" in app.PRESETS
+                            else "has_mnist")
+    metrics = app.main(["--dry-run", "--backend", keras.backend.backend(),
+                        "--output-dir", str(tmp_path)])
     assert json.loads((tmp_path / "metrics.json").read_text()) == json.loads(
         json.dumps(metrics))
     assert metrics["app"] == name and metrics["backend"] == keras.backend.backend()
@@ -115,3 +123,51 @@ def test_finish_writes_the_table_and_the_claim(tmp_path):
         "Claim: b is small: does not hold.\n")
     assert metrics["holds"] is False and metrics["extra"] == 3
     assert json.loads((tmp_path / "metrics.json").read_text())["claim"] == "b is small"
+
+
+def test_epochs_to_counts_from_one_and_says_never():
+    assert labs.epochs_to([0.5, 0.84, 0.85, 0.9], 0.85) == 3
+    assert labs.epochs_to([0.5, 0.84], 0.85) is None
+
+
+def test_batch_size_warms_the_rate_up_then_holds_it():
+    schedule = cli.load_app("batch_size").rate_schedule(0.64, 10)
+    rates = [float(keras.ops.convert_to_numpy(schedule(step))) for step in (0, 5, 10, 500)]
+    np.testing.assert_allclose(rates, [0.0, 0.32, 0.64, 0.64], rtol=1e-6)
+
+
+def test_early_stopping_restores_the_weights_of_the_best_epoch():
+    rng = np.random.default_rng(0)
+    images = SimpleNamespace(**{
+        name: rng.random((64, 28, 28, 1)).astype("float32") if name[0] == "x"
+        else rng.integers(0, 10, 64)
+        for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")})
+    config = {"seed": 0, "lr": 1e-3, "batch_size": 16}
+    # Random labels: the validation loss soon rises, and patience stops the run.
+    history, restored, best = cli.load_app("early_stopping").train(images, config, 30, 3)
+    epochs = len(history["loss"])
+    assert epochs < 30 and len(history["test_accuracy"]) == epochs
+    assert best == int(np.argmin(history["val_loss"])) == epochs - 1 - 3
+    assert restored == pytest.approx(history["test_accuracy"][best], abs=1e-6)
+
+
+def test_memorisation_redraws_the_share_and_shuffles_every_image_alike():
+    app = cli.load_app("memorisation")
+    rng = np.random.default_rng(0)
+    # Labels of no class: every redrawn one changes, so the count is exact.
+    y = np.full(1000, -1)
+    for share in (0.0, 0.5, 1.0):
+        redrawn = app.randomise_labels(y, share, rng)
+        assert np.sum(redrawn != y) == 1000 * share
+        assert set(redrawn[redrawn != y]) <= set(range(10))
+    assert np.all(y == -1)
+    # Drawn from all ten classes, its own included: one in ten keeps its class.
+    true = np.arange(10_000) % 10
+    assert 0.08 < np.mean(app.randomise_labels(true, 1.0, rng) == true) < 0.12
+    x = rng.random((3, 28, 28, 1)).astype("float32")
+    x[2] = x[0]
+    permutation = rng.permutation(784)
+    shuffled = app.shuffle_pixels(x, permutation)
+    assert shuffled.shape == x.shape and not np.array_equal(shuffled, x)
+    np.testing.assert_array_equal(shuffled[2], shuffled[0])
+    np.testing.assert_array_equal(app.shuffle_pixels(shuffled, np.argsort(permutation)), x)

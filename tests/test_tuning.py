@@ -14,7 +14,8 @@ from kerasdl.errors import UsageError
 from kerasdl.models import build_classifier
 
 LABS = {"perceptron", "universal_approximation", "backprop", "activations", "initialisation",
-        "optimizers", "depth_vs_width"}
+        "optimizers", "depth_vs_width", "dropout", "batchnorm", "early_stopping", "batch_size",
+        "memorisation"}
 
 
 def space(app):
