@@ -44,7 +44,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     rates = RATES[:-1] + [config.get("lr", RATES[-1])]
 
     # Model and train: the same CNN with and without BatchNorm, at each rate.
-    rows, losses, accuracies, by_net = [], {}, {}, {}
+    rows, histories = [], {}
     for rate in rates:
         for batchnorm in (False, True):
             keras.utils.set_random_seed(config["seed"])
@@ -56,9 +56,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                 (images.x_test, images.y_test), validation=(images.x_val, images.y_val),
                 epochs=config["epochs"], batch_size=config["batch_size"],
                 callbacks=[keras.callbacks.TerminateOnNaN()])
-            name = f"{'BatchNorm' if batchnorm else 'plain'}, rate {rate}"
-            losses[name], accuracies[name] = history["loss"], history["val_accuracy"]
-            by_net[batchnorm, rate] = history
+            histories[batchnorm, rate] = history
             trained = bool(np.isfinite(history["loss"][-1])
                            and history["accuracy"][-1] >= FAILED)
             rows.append({"rate": rate, "batchnorm": batchnorm,
@@ -72,6 +70,10 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # epochs each net needs, at its best rate, to reach the best accuracy the
     # plain net ever reaches, in training (what BatchNorm speeds up) and on
     # the validation set (where overfitting the 10,000 images also counts).
+    label = {(bn, rate): f"{'BatchNorm' if bn else 'plain'}, rate {rate}"
+             for bn, rate in histories}
+    losses = {label[net]: h["loss"] for net, h in histories.items()}
+    accuracies = {label[net]: h["val_accuracy"] for net, h in histories.items()}
     labs.plot_curves(f"{output_dir}/training.png", {"Training loss": losses},
                      "epoch", "cross-entropy", log_y=True)
     labs.plot_curves(f"{output_dir}/validation.png", {"Validation accuracy": accuracies},
@@ -79,9 +81,9 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     top = {row["batchnorm"]: row for row in rows if row["rate"] == rates[-1]}
 
     def race(key):
-        target = max(max(h[key]) for (bn, _), h in by_net.items() if not bn)
+        target = max(max(h[key]) for (bn, _), h in histories.items() if not bn)
         return target, {bn: min(labs.epochs_to(h[key], target) or np.inf
-                                for (b, _), h in by_net.items() if b == bn)
+                                for (b, _), h in histories.items() if b == bn)
                         for bn in (False, True)}
 
     (target, fastest), (val_target, val_fastest) = race("accuracy"), race("val_accuracy")

@@ -68,8 +68,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
         test_errors = []
 
         def record(epoch, logs):
-            test_errors.append(1 - model.evaluate(*test, batch_size=1000, verbose=0,
-                                                  return_dict=True)["accuracy"])
+            test_errors.append(1 - labs.test_accuracy(model, *test))
             print(f"{name}: epoch {epoch + 1}, training loss {logs['loss']:.4f}, "
                   f"test error {test_errors[-1]:.2%}", flush=True)
 

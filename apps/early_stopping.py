@@ -43,11 +43,6 @@ FLAGS = {"patience": {"type": flags.positive_int, "default": 10,
 TRAIN_SIZE, DEPTH, WIDTH = 1000, 2, 512
 
 
-def accuracy(model, x, y):
-    """The fraction of the images `x` that `model` labels `y`."""
-    return float(np.mean(np.argmax(model.predict(x, batch_size=1000, verbose=0), -1) == y))
-
-
 def train(images, config, epochs, patience=None):
     """Trains the MLP from the seed on the first TRAIN_SIZE training images;
     with `patience`, EarlyStopping on the validation loss may stop it early
@@ -63,7 +58,7 @@ def train(images, config, epochs, patience=None):
     model = labs.mlp(DEPTH, WIDTH, initializer="he_normal")
     test, per_epoch = (images.x_test, images.y_test), []
     callbacks = [keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: per_epoch.append(accuracy(model, *test)))]
+        on_epoch_end=lambda epoch, logs: per_epoch.append(labs.test_accuracy(model, *test)))]
     if patience:
         callbacks.append(keras.callbacks.EarlyStopping(
             "val_loss", patience=patience, restore_best_weights=True))

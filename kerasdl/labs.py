@@ -65,8 +65,13 @@ def train(model, optimizer, train, test, *, epochs, batch_size, validation=None,
     history = model.fit(*train, validation_data=validation, epochs=epochs,
                         batch_size=batch_size, validation_batch_size=1000,
                         callbacks=list(callbacks), verbose=0).history
-    result = model.evaluate(*test, batch_size=1000, verbose=0, return_dict=True)
-    return history, float(result["accuracy"])
+    return history, test_accuracy(model, *test)
+
+
+def test_accuracy(model, x, y):
+    """The accuracy of `model` (compiled with an "accuracy" metric) on the
+    images `x` with integer labels `y`, evaluated in batches of 1,000."""
+    return float(model.evaluate(x, y, batch_size=1000, verbose=0, return_dict=True)["accuracy"])
 
 
 def loss_gradients(model, x, y, variables=None, from_logits=False):
