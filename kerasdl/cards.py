@@ -14,6 +14,7 @@ import json
 import zipfile
 from pathlib import Path
 
+from kerasdl import runs
 from kerasdl.errors import UsageError
 
 # The trained models that ship with the package, one folder each.
@@ -57,7 +58,7 @@ def make_card(model, *, app, dataset, class_names, preprocessing, metrics, seed,
 
 def write_card(folder, card):
     """Writes `card` (from `make_card`) into `folder`."""
-    (Path(folder) / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    runs.write_json(Path(folder) / CARD_FILE, card)
 
 
 def save(model, folder, card):

@@ -220,6 +220,11 @@ def sample_gan(args):
     model = Path(args.model)
     generator, card = cards.load(model / "generator" if (model / "generator").is_dir()
                                  else model)
+    if len(generator.inputs[0].shape) != 2 or len(generator.outputs[0].shape) != 4:
+        raise UsageError(f"{args.model} is not a GAN generator: it maps "
+                         f"{tuple(generator.inputs[0].shape)} to "
+                         f"{tuple(generator.outputs[0].shape)}, not noise vectors to images; "
+                         "pass a GAN run's folder")
     classes = generator_classes(generator)
     if classes is not None:
         if args.label is None or not 0 <= args.label < classes:

@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from kerasdl.data.paths import reading
 from kerasdl.errors import UsageError, check_choice
 
 # Each export format, and the backends that can produce it here (Keras
@@ -48,7 +49,11 @@ def export_model(model, path, format, overwrite=False):
         if not overwrite:
             raise UsageError(f"{path} already exists; pass --overwrite to replace it")
         shutil.rmtree(path) if path.is_dir() else path.unlink()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot make the folder {path.parent}: {error.strerror}; "
+                         "choose another --output") from None
     backend = keras.backend.backend()
     if backend not in FORMATS[format]:
         return _export_on_another_backend(model, path, format, backend)
@@ -104,8 +109,8 @@ def read_inputs(paths, input_shape, preprocessing):
         `(names, batch)`: a name per example, and a float32 array.
 
     Raises:
-        UsageError: for a missing file, an unknown kind of file, or an array
-            of the wrong shape.
+        UsageError: for a missing, damaged or unknown kind of file, or an
+            array of the wrong shape or with NaN or Inf values.
     """
     names, examples = [], []
     for path in map(Path, paths):
@@ -113,7 +118,8 @@ def read_inputs(paths, input_shape, preprocessing):
             raise UsageError(f"No such input file: {str(path)!r}")
         suffix = path.suffix.lower()
         if suffix == ".npy":
-            array = np.load(path, allow_pickle=False).astype("float32")
+            with reading(path, "a NumPy array of numbers", fix=None):
+                array = np.load(path, allow_pickle=False).astype("float32")
             if array.shape == tuple(input_shape):
                 array = array[None]
             if array.shape[1:] != tuple(input_shape):
@@ -121,14 +127,18 @@ def read_inputs(paths, input_shape, preprocessing):
                                  f"takes {tuple(input_shape)}, or a batch of them")
             names += [f"{path}[{i}]" for i in range(len(array))] if len(array) > 1 else [
                 str(path)]
+            if not np.isfinite(array).all():
+                raise UsageError(f"{path} holds NaN or Inf values; the model needs finite "
+                                 "numbers")
             examples += list(array)
         elif suffix in IMAGE_SUFFIXES:
             if not isinstance(preprocessing, dict):
                 raise UsageError(f"The model has no card saying how to preprocess images, "
                                  f"so {path} cannot be read; pass a .npy array instead")
-            image = keras.utils.load_img(
-                path, color_mode=preprocessing["color_mode"],
-                target_size=tuple(input_shape[:2]), interpolation=preprocessing["resize"])
+            with reading(path, "an image", fix=None):
+                image = keras.utils.load_img(
+                    path, color_mode=preprocessing["color_mode"],
+                    target_size=tuple(input_shape[:2]), interpolation=preprocessing["resize"])
             array = keras.utils.img_to_array(image, dtype="float32")
             names.append(str(path))
             examples.append(array * preprocessing["scale"])

@@ -53,6 +53,14 @@ def non_negative_int(text):
     return _int_from(text, 0, "non-negative")
 
 
+def seed(text):
+    """argparse type: an integer in [0, 2**32), what NumPy accepts as a seed."""
+    value = _int_from(text, 0, "non-negative")
+    if value >= 2**32:
+        raise argparse.ArgumentTypeError(f"must be below 2**32, got {text!r}")
+    return value
+
+
 def positive_float(text):
     """argparse type: a float greater than 0."""
     try:
@@ -122,7 +130,7 @@ SHARED_FLAGS = {
     "epochs": {"type": positive_int, "preset": "epochs", "help": "training epochs"},
     "batch_size": {"type": positive_int, "preset": "batch_size", "help": "examples per step"},
     "lr": {"type": positive_float, "preset": "lr", "help": "peak learning rate"},
-    "seed": {"type": int, "default": 0, "help": "random seed"},
+    "seed": {"type": seed, "default": 0, "help": "random seed"},
     "output_dir": {"help": "where the run writes everything it makes"},
     "overwrite": {"action": "store_true", "help": "replace a finished run in --output-dir"},
     "dry_run": {"action": "store_true",

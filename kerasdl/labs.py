@@ -44,9 +44,9 @@ def mlp(depth, width, *, activation="relu", initializer="glorot_uniform",
 
 
 def train(model, optimizer, train, test, *, epochs, batch_size, validation=None,
-          callbacks=()):
+          callbacks=(), progress=None):
     """Compiles `model` with `optimizer` and the cross-entropy, trains it
-    without output (validating in batches of 1,000), then evaluates it.
+    (validating in batches of 1,000), then evaluates it.
 
     Args:
         model: a classifier with softmax outputs.
@@ -55,16 +55,22 @@ def train(model, optimizer, train, test, *, epochs, batch_size, validation=None,
         epochs, batch_size: as for `fit`.
         validation: an `(x, y)` pair, or `None`.
         callbacks: Keras callbacks for `fit`.
+        progress: a name to print with each epoch's figures, or `None` to
+            train without output.
 
     Returns:
         `(history, test_accuracy)`: the dict of per-epoch figures from
         `fit` ("loss", "accuracy", and "val_..." with a validation set),
         and the accuracy on `test`.
     """
+    callbacks = list(callbacks)
+    if progress:
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: print(
+            f"{progress}: epoch {epoch + 1}/{epochs}, {describe(logs)}", flush=True)))
     model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(*train, validation_data=validation, epochs=epochs,
                         batch_size=batch_size, validation_batch_size=1000,
-                        callbacks=list(callbacks), verbose=0).history
+                        callbacks=callbacks, verbose=0).history
     return history, test_accuracy(model, *test)
 
 

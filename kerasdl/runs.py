@@ -2,10 +2,16 @@
 
 A run directory holds `config.json` from the start, `backup/` while
 training, and `metrics.json` once the run has finished. Nothing in it is
-replaced unless the user asks with `overwrite=True`.
+replaced unless the user asks with `overwrite=True`. While a process runs in
+it, that process holds a lock on its `.lock` file, so a second run into the
+same folder refuses at once; the system drops the lock when the process
+ends, however it ends.
 """
 
+import contextlib
+import fcntl
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +22,46 @@ def _differences(saved, config):
     keys = sorted(set(saved) | set(config))
     return [f"{k}: {saved.get(k)!r} then, {config.get(k)!r} now"
             for k in keys if saved.get(k) != config.get(k)]
+
+
+LOCK_FILE = ".lock"
+_held = {}  # the lock files this process holds open, by folder
+
+
+def write_json(path, data):
+    """Writes `data` as JSON to `path` atomically: to a temporary file beside
+    it, then renamed, so that a kill leaves the old file or the new one,
+    never half of one.
+
+    Raises:
+        UsageError: when the file cannot be written (a read-only folder, a
+            full disk), naming it.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):  # there may be no half-written file
+            temporary.unlink()
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+    return path
+
+
+def _lock(output_dir):
+    """Takes the lock of `output_dir` for this process, or refuses."""
+    key = output_dir.resolve()
+    if key in _held:
+        return
+    handle = open(output_dir / LOCK_FILE, "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise UsageError(f"another run is writing to {output_dir}; wait for it to end, "
+                         "or choose another --output-dir") from None
+    _held[key] = handle
 
 
 def prepare(output_dir, config, overwrite=False):
@@ -31,20 +77,34 @@ def prepare(output_dir, config, overwrite=False):
         False for a new run.
 
     Raises:
-        UsageError: when `output_dir` holds a finished run, a run with other
+        UsageError: when `output_dir` cannot be made, when another process
+            runs in it, or when it holds a finished run, a run with other
             settings, or files that are not a run, and `overwrite` is off.
     """
     output_dir = Path(output_dir)
     config_path = output_dir / "config.json"
-    is_run = config_path.exists()
-    if output_dir.exists() and any(output_dir.iterdir()):
-        if not is_run:
-            raise UsageError(f"{output_dir} is not empty and holds no kerasdl run; "
-                             "choose a new --output-dir")
+
+    def contents():
+        return [path for path in output_dir.iterdir() if path.name != LOCK_FILE]
+
+    if output_dir.is_dir() and contents() and not config_path.exists():
+        raise UsageError(f"{output_dir} is not empty and holds no kerasdl run; "
+                         "choose a new --output-dir")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot make the folder {output_dir}: {error.strerror}; "
+                         "choose another --output-dir") from None
+    _lock(output_dir)
+    if contents():
         saved = json.loads(config_path.read_text())
         finished = (output_dir / "metrics.json").exists()
         if overwrite:
-            shutil.rmtree(output_dir)
+            for path in contents():
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
         elif finished:
             raise UsageError(f"{output_dir} already holds a finished run; choose "
                              "another --output-dir, or pass --overwrite to replace it")
@@ -56,13 +116,10 @@ def prepare(output_dir, config, overwrite=False):
         else:
             print(f"Resuming the interrupted run in {output_dir}", flush=True)
             return True
-    output_dir.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    write_json(config_path, config)
     return False
 
 
 def write_metrics(output_dir, metrics):
     """Writes `metrics.json`, which marks the run as finished."""
-    path = Path(output_dir) / "metrics.json"
-    path.write_text(json.dumps(metrics, indent=2) + "\n")
-    return path
+    return write_json(Path(output_dir) / "metrics.json", metrics)

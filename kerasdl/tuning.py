@@ -24,7 +24,7 @@ import keras
 import keras_tuner as kt
 from matplotlib.figure import Figure
 
-from kerasdl import backend
+from kerasdl import backend, runs
 from kerasdl.errors import UsageError, check_choice
 from kerasdl.names import TUNERS
 
@@ -267,7 +267,7 @@ def write_trials(trials, space, objective, output_dir, lower_is_better):
     lines += ["| " + " | ".join(str(v) for v in r.values()) + " |" for r in ranked]
     (output_dir / "trials.md").write_text("\n".join(lines) + "\n")
     best = {k: ranked[0][k] for k in space}
-    (output_dir / "best_hyperparameters.json").write_text(json.dumps(best, indent=2) + "\n")
+    runs.write_json(output_dir / "best_hyperparameters.json", best)
 
     scores = [r[objective] for r in rows]
     running = [min(scores[:i + 1]) if lower_is_better else max(scores[:i + 1])
@@ -334,7 +334,7 @@ def tune(run, spec, config, *, tuner, max_trials, objective, output_dir, resume=
     if resume and saved.exists() and json.loads(saved.read_text()) != settings:
         raise UsageError(f"The search in {output_dir} was started with other settings "
                          f"({saved}); resume it with the same flags")
-    saved.write_text(json.dumps(settings, indent=2) + "\n")
+    runs.write_json(saved, settings)
 
     search = Search(run, config, spec["space"], tuner, objective,
                     direction(spec, objective), max_trials, output_dir)

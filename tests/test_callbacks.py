@@ -126,6 +126,21 @@ def test_stop_on_nan_names_the_epoch_and_the_batch():
     stop.on_batch_end(3, {"loss": 0.7})
     stop.on_batch_end(4, {})
     for bad in (float("nan"), float("inf")):
-        with pytest.raises(UsageError, match=r"^Training diverged: the loss became NaN or "
+        with pytest.raises(UsageError, match=r"^Training diverged: loss became NaN or "
                                              r"Inf at epoch 3, batch 5\. Try a lower --lr"):
-            stop.on_batch_end(5, {"loss": bad})
+            stop.on_batch_end(5, {"loss": bad, "accuracy": 0.5})
+    with pytest.raises(UsageError, match=r"^Training diverged: g_loss became NaN or Inf"):
+        stop.on_batch_end(6, {"d_loss": 0.7, "g_loss": float("nan"), "fid": float("nan")})
+
+
+def test_stop_on_nan_checks_the_validation_figures_and_the_weights_after_each_epoch():
+    stop = StopOnNaN()
+    stop.set_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+    stop.on_epoch_end(0, {"loss": 0.5, "val_loss": 0.6})
+    with pytest.raises(UsageError, match=r"^Training diverged: val_loss became NaN or Inf "
+                                         r"in epoch 2\. Try a lower --lr"):
+        stop.on_epoch_end(1, {"loss": 0.5, "val_loss": float("nan")})
+    stop.model.layers[0].kernel.assign([[1.0], [float("inf")]])
+    with pytest.raises(UsageError, match=r"^Training diverged: the weights became NaN or Inf "
+                                         r"in epoch 3\."):
+        stop.on_epoch_end(2, {"loss": 0.5})

@@ -23,7 +23,7 @@ def kerasdl(*args):
     (["--model", "alexnet"], "invalid choice: 'alexnet' (choose from mlp, lenet5"),
     (["--epochs", "0"], "--epochs: must be a positive integer, got '0'"),
     (["--epochs", "-3"], "--epochs: must be a positive integer, got '-3'"),
-    (["--augment", "rotate"], "unknown augmentation 'rotate' (choose from flip"),
+    (["--augment", "spin"], "unknown augmentation 'spin' (choose from flip"),
 ])
 def test_bad_input_is_one_line_with_exit_status_2(args, expected):
     result = kerasdl("run", "classification", *args)
@@ -77,8 +77,8 @@ def test_list_names_the_apps():
     result = kerasdl("list")
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ["activations", "autoencoder", "backprop", "batch_size", "batchnorm",
-                     "classification", "depth_vs_width", "dropout", "early_stopping", "gan",
+    assert names == ["activations", "augmentation_vs_regularisation", "autoencoder", "backprop",
+                     "batch_size", "batchnorm", "classification", "depth_vs_width", "dropout", "early_stopping", "gan",
                      "initialisation", "memorisation", "optimizers", "perceptron",
                      "transfer_learning", "universal_approximation", "word2vec"]
     assert "Image classification:" in result.stdout

@@ -1,3 +1,6 @@
+import gzip
+import io
+
 import numpy as np
 import pytest
 
@@ -95,3 +98,35 @@ def test_select_classes_relabels_from_zero():
     assert picked.class_names == ("f", "j")
     np.testing.assert_array_equal(picked.y_train, [0, 1, 0])
     np.testing.assert_array_equal(picked.x_train[:, 0], [1, 3, 4])
+
+
+def _damage(tmp_path, monkeypatch, name, content):
+    path = tmp_path / "keras-datasets" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    monkeypatch.setenv("KERASDL_DATA_DIR", str(tmp_path))
+    for spec in images.IMAGE_DATASETS.values():  # nothing else may be used instead
+        for step in ("download", "fallback"):
+            monkeypatch.setitem(spec, step, lambda: pytest.fail("fell back"))
+    return path
+
+
+def test_a_truncated_mnist_npz_is_one_line_naming_it(tmp_path, monkeypatch):
+    buffer = io.BytesIO()
+    np.savez(buffer, x_train=np.zeros((10, 28, 28), np.uint8))
+    path = _damage(tmp_path, monkeypatch, "mnist.npz", buffer.getvalue()[:300])
+    with pytest.raises(UsageError, match=f"^{path} is damaged or not the expected file "):
+        load_images("mnist")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"garbage, not gzip", gzip.compress(b"\0\0\x08\x03\0", mtime=0)],
+    ids=["not gzip", "truncated idx"],
+)
+def test_a_damaged_fashion_mnist_file_is_one_line_naming_it(tmp_path, monkeypatch, content):
+    path = _damage(tmp_path, monkeypatch, "fashion-mnist/train-images-idx3-ubyte.gz", content)
+    for other in images.IDX_FILES[1:]:
+        (path.parent / other).write_bytes(gzip.compress(b"\0\0\x08\x01\0\0\0\1\7"))
+    with pytest.raises(UsageError, match=f"^{path} is damaged or not the expected file "):
+        load_images("fashion_mnist")

@@ -127,6 +127,8 @@ def test_export_never_overwrites_without_being_asked(saved):
     export.export_model(model, target, "keras", overwrite=True)
     with pytest.raises(UsageError, match="must end in .keras"):
         export.export_model(model, tmp_path / "copy.h5", "keras")
+    with pytest.raises(UsageError, match="^cannot make the folder .*copy.keras: File exists; choose another --output"):
+        export.export_model(model, target / "under-a-file.keras", "keras")
 
 
 def test_info_refuses_a_lambda_layer_in_one_line(tmp_path):
@@ -213,6 +215,18 @@ def test_read_inputs_names_each_example(tmp_path):
     with pytest.raises(UsageError, match=r"Unknown input '.*notes.txt': expected an image "
                                          r"\(.png, .jpg, .jpeg\) or a .npy array"):
         export.read_inputs([tmp_path / "notes.txt"], (2, 2), None)
+
+
+def test_read_inputs_refuses_damaged_and_non_finite_files_in_one_line(tmp_path):
+    (tmp_path / "photo.png").write_text("not an image")
+    np.save(tmp_path / "words.npy", np.array([["a", "b"], ["c", "d"]]))
+    np.save(tmp_path / "nan.npy", np.full((2, 2), np.nan))
+    card = {"color_mode": "grayscale", "resize": "bilinear", "scale": 1 / 255}
+    for name, message in [("photo.png", "is damaged or not an image \\("),
+                          ("words.npy", "is damaged or not a NumPy array of numbers \\("),
+                          ("nan.npy", "holds NaN or Inf values")]:
+        with pytest.raises(UsageError, match=f"^{tmp_path / name} {message}"):
+            export.read_inputs([tmp_path / name], (2, 2), card)
 
 
 def test_top_classes_are_the_most_probable_in_order():

@@ -47,6 +47,7 @@ def one_line_exit(capsys, function, *args):
 @pytest.mark.parametrize("type_,text,value", [
     (flags.positive_int, "3", 3),
     (flags.non_negative_int, "0", 0),
+    (flags.seed, "4294967295", 2**32 - 1),
     (flags.positive_float, "0.25", 0.25),
     (flags.positive_float, "1e-3", 1e-3),
     (flags.fraction, "0", 0.0),
@@ -64,6 +65,8 @@ def test_types_accept_good_values(type_, text, value):
     (flags.positive_int, "-3", "must be a positive integer, got '-3'"),
     (flags.positive_int, "2.5", "must be a positive integer, got '2.5'"),
     (flags.non_negative_int, "-1", "must be a non-negative integer, got '-1'"),
+    (flags.seed, "-5", "must be a non-negative integer, got '-5'"),
+    (flags.seed, "4294967296", "must be below 2\\*\\*32, got '4294967296'"),
     (flags.non_negative_int, "x", "must be a non-negative integer, got 'x'"),
     (flags.positive_float, "0", "must be a positive number, got '0'"),
     (flags.positive_float, "-0.1", "must be a positive number, got '-0.1'"),
@@ -72,8 +75,8 @@ def test_types_accept_good_values(type_, text, value):
     (flags.fraction, "1", r"must be a number in \[0, 1\), got '1'"),
     (flags.fraction, "-0.5", r"must be a number in \[0, 1\), got '-0.5'"),
     (flags.fraction, "half", r"must be a number in \[0, 1\), got 'half'"),
-    (flags.augmentation_list, "shift,rotate",
-     "unknown augmentation 'rotate' \\(choose from " + ", ".join(AUGMENTATIONS)
+    (flags.augmentation_list, "shift,spin",
+     "unknown augmentation 'spin' \\(choose from " + ", ".join(AUGMENTATIONS)
      + ", or none\\)"),
 ])
 def test_types_refuse_bad_values_naming_them(type_, text, message):

@@ -148,6 +148,13 @@ def test_gan_dry_run_and_sample_command(tmp_path, has_mnist, capsys):
     assert cli.main(["gan", "sample", "--model", str(run), "--label", "3",
                      "--output", str(grid)]) == 2
     assert "exists" in capsys.readouterr().err
+    classifier = tmp_path / "classifier.keras"
+    keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                      keras.layers.Dense(10)]).save(classifier)
+    assert cli.main(["gan", "sample", "--model", str(classifier), "--output",
+                     str(tmp_path / "x.png")]) == 2
+    assert (f"{classifier} is not a GAN generator: it maps (None, 28, 28, 1) to (None, 10)"
+            in capsys.readouterr().err)
 
 
 def test_an_interrupted_fit_resumes_with_both_optimizers(tmp_path):

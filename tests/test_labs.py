@@ -24,6 +24,7 @@ PLOTS = {
     "dropout": ["errors.png"],
     "early_stopping": ["curves.png"],
     "memorisation": ["accuracy.png"],
+    "augmentation_vs_regularisation": ["curves.png"],
 }
 
 
@@ -123,6 +124,19 @@ def test_finish_writes_the_table_and_the_claim(tmp_path):
         "Claim: b is small: does not hold.\n")
     assert metrics["holds"] is False and metrics["extra"] == 3
     assert json.loads((tmp_path / "metrics.json").read_text())["claim"] == "b is small"
+
+
+def test_train_prints_each_epoch_only_when_asked(capsys):
+    rng = np.random.default_rng(0)
+    data = rng.random((32, 28, 28, 1), dtype="float32"), rng.integers(0, 10, 32)
+    for progress in (None, "tiny net"):
+        history, accuracy = labs.train(labs.mlp(1, 4), "sgd", data, data, epochs=2,
+                                       batch_size=16, progress=progress)
+        assert len(history["loss"]) == 2 and 0 <= accuracy <= 1
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(", ")[0] for line in lines] == ["tiny net: epoch 1/2",
+                                                        "tiny net: epoch 2/2"]
+    assert "loss" in lines[-1] and "accuracy" in lines[-1]
 
 
 def test_epochs_to_counts_from_one_and_says_never():

@@ -87,9 +87,9 @@ def test_regularisation_options():
 
 
 def test_augmentation_only_in_training():
-    model = build_classifier("mlp", (28, 28, 1), 10, augment=["translate", "zoom"],
+    model = build_classifier("mlp", (28, 28, 1), 10, augment=["translate", "zoom", "rotate"],
                              **TINY["mlp"])
-    assert _layer_types(model)[:2] == ["RandomTranslation", "RandomZoom"]
+    assert _layer_types(model)[:3] == ["RandomTranslation", "RandomZoom", "RandomRotation"]
     first = keras.ops.convert_to_numpy(model(X, training=False))
     np.testing.assert_allclose(first, keras.ops.convert_to_numpy(model(X, training=False)))
 
@@ -97,7 +97,7 @@ def test_augmentation_only_in_training():
 @pytest.mark.parametrize("options,match", [
     ({"head": "softmax"}, "Unknown head: 'softmax'. Choose one of: multiclass"),
     ({"initializer": "zeros"}, "Unknown initializer: 'zeros'. Choose one of: glorot, he"),
-    ({"augment": ["rotate"]}, "Unknown augmentation: 'rotate'"),
+    ({"augment": ["spin"]}, "Unknown augmentation: 'spin'"),
 ])
 
 

@@ -1,4 +1,7 @@
 import json
+import resource
+import subprocess
+import sys
 
 import pytest
 
@@ -39,6 +42,7 @@ def test_folder_that_is_not_a_run_is_never_touched(tmp_path):
     for overwrite in (False, True):
         with pytest.raises(UsageError, match="holds no kerasdl run"):
             runs.prepare(tmp_path, CONFIG, overwrite=overwrite)
+    assert [path.name for path in tmp_path.iterdir()] == ["thesis.tex"]
     assert (tmp_path / "thesis.tex").read_text() == "precious"
 
 
@@ -77,3 +81,51 @@ def test_write_metrics_marks_the_run_finished(tmp_path):
     path = runs.write_metrics(tmp_path, metrics)
     assert path == tmp_path / "metrics.json"
     assert path.read_text() == json.dumps(metrics, indent=2) + "\n"
+
+
+def test_a_second_run_into_the_folder_refuses_until_the_first_ends_however_it_ends(tmp_path):
+    first = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from kerasdl import runs; "
+         f"runs.prepare(sys.argv[1], {CONFIG!r}); print('ready', flush=True); time.sleep(60)",
+         str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout.readline() == "ready\n"
+        with pytest.raises(UsageError, match=f"another run is writing to {tmp_path}; wait"):
+            runs.prepare(tmp_path, CONFIG)
+    finally:
+        first.kill()  # SIGKILL: no clean-up runs, as in a crash
+        first.wait()
+    assert runs.prepare(tmp_path, CONFIG) is True
+
+
+@pytest.mark.parametrize("inside", ["", "run"])
+def test_an_output_dir_that_is_a_file_or_under_one_is_one_line(tmp_path, inside):
+    (tmp_path / "notes.txt").write_text("precious")
+    with pytest.raises(UsageError, match="^cannot make the folder .*notes.txt.*: .*; choose"):
+        runs.prepare(tmp_path / "notes.txt" / inside, CONFIG)
+    assert (tmp_path / "notes.txt").read_text() == "precious"
+
+
+def test_write_json_replaces_whole_files_and_names_one_it_cannot_write(tmp_path):
+    path = tmp_path / "metrics.json"
+    runs.write_json(path, {"a": 1})
+    runs.write_json(path, {"a": 2})
+    assert json.loads(path.read_text()) == {"a": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UsageError, match="^cannot write .*file/x.json: Not a directory$"):
+        runs.write_json(tmp_path / "file" / "x.json", {})
+
+
+def test_a_full_disk_keeps_the_old_file_and_says_so(tmp_path):
+    path = tmp_path / "metrics.json"
+    runs.write_json(path, {"a": 1})
+    script = ("import sys; from kerasdl import runs, errors\n"
+              "try:\n    runs.write_json(sys.argv[1], {'a': 'x' * 100_000})\n"
+              "except errors.UsageError as e:\n    print(e)")
+    done = subprocess.run(  # files may not grow past 4 KiB, as on a full disk
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096)))
+    assert done.stdout == f"cannot write {path}: File too large\n", done.stderr
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]

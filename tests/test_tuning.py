@@ -15,7 +15,7 @@ from kerasdl.models import build_classifier
 
 LABS = {"perceptron", "universal_approximation", "backprop", "activations", "initialisation",
         "optimizers", "depth_vs_width", "dropout", "batchnorm", "early_stopping", "batch_size",
-        "memorisation"}
+        "memorisation", "augmentation_vs_regularisation"}
 
 
 def space(app):

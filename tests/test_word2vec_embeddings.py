@@ -108,6 +108,17 @@ def test_vectors_round_trip_and_projector_files(tmp_path, hand_vectors):
         embeddings.load(tmp_path / "missing")
 
 
+@pytest.mark.parametrize("text,reason", [
+    ("garbage\n", "invalid literal"), ("2 2\nking 0.5 0.1\n", "header says 2 words"),
+    ("1 2\nking 0.5 x\n", "could not convert"), ("1 2\nking 0.5 0.1 0.3\n", "could not broadcast")])
+def test_damaged_vectors_are_one_line_naming_the_file(tmp_path, text, reason):
+    path = tmp_path / "vectors.txt"
+    path.write_text(text)
+    with pytest.raises(UsageError, match=f"^{path} is damaged or not word vectors in word2vec "
+                                         f"text format \\(.*{reason}"):
+        embeddings.load(tmp_path)
+
+
 def test_word_map_needs_three_known_words(tmp_path, hand_vectors):
     hand_vectors.save_map(["a", "zz", "c"], tmp_path / "two.png", "toy")
     assert not (tmp_path / "two.png").exists()

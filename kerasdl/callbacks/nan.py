@@ -1,29 +1,49 @@
-"""TerminateOnNaN that says where training diverged and what to try."""
+"""A NaN stop that watches every loss, the epoch's figures and the weights."""
 
 import keras
+import numpy as np
 
 from kerasdl.errors import UsageError
 
 
-class StopOnNaN(keras.callbacks.TerminateOnNaN):
-    """Stops at the first NaN or Inf loss with a one-line `UsageError`.
+def _not_finite(logs, chosen=lambda key: True):
+    """The keys of `logs` (chosen by `chosen`) whose values are NaN or Inf,
+    joined by "and"; "" when there are none."""
+    return " and ".join(key for key, value in (logs or {}).items()
+                        if chosen(key) and not np.isfinite(value).all())
+
+
+def _diverged(what, where):
+    return UsageError(f"Training diverged: {what} became NaN or Inf {where}. "
+                      "Try a lower --lr, or BatchNorm.")
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stops with a one-line `UsageError` at the first batch whose losses
+    (every figure named "...loss", a GAN's two included) are NaN or Inf, and
+    at the end of an epoch whose figures or weights are (a loss can stay
+    finite while the weights are not, because Keras clips the probabilities
+    inside the cross-entropy).
 
     It raises instead of stopping gracefully, so the other callbacks do not
     clean up: the last good epoch stays in the run's backup.
     """
 
     def __init__(self):
-        super().__init__(raise_error=True)
+        super().__init__()
         self.epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_batch_end(self, batch, logs=None):
-        try:
-            super().on_batch_end(batch, logs)
-        except RuntimeError:
-            raise UsageError(
-                f"Training diverged: the loss became NaN or Inf at epoch "
-                f"{self.epoch + 1}, batch {batch}. Try a lower --lr, or BatchNorm."
-            ) from None
+        bad = _not_finite(logs, lambda key: key.endswith("loss"))
+        if bad:
+            raise _diverged(bad, f"at epoch {self.epoch + 1}, batch {batch}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        bad = _not_finite(logs)
+        if not all(np.isfinite(keras.ops.convert_to_numpy(w)).all() for w in self.model.weights):
+            bad += " and the weights" if bad else "the weights"
+        if bad:
+            raise _diverged(bad, f"in epoch {epoch + 1}")

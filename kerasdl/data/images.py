@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasdl.data.paths import DATA_DIR_ENV, local_file
+from kerasdl.data.paths import DATA_DIR_ENV, local_file, reading
 from kerasdl.errors import UsageError, check_choice
 from kerasdl.names import TASKS
 from kerasdl.presets import DRY_RUN_SIZES
@@ -101,11 +101,11 @@ class ImageData:
 
 def _read_idx(path):
     """Reads a gzipped IDX file (the original MNIST format) into uint8."""
-    with gzip.open(path, "rb") as f:
+    with reading(path), gzip.open(path, "rb") as f:
         data = f.read()
-    ndim = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+        ndim = data[3]
+        shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+        return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
 def _read_idx_folder(folder):
@@ -117,7 +117,7 @@ def _mnist_local():
     path = local_file("keras-datasets", "mnist.npz")
     if path is None:
         return None
-    with np.load(path) as d:
+    with reading(path), np.load(path) as d:
         return ((d["x_train"], d["y_train"]), (d["x_test"], d["y_test"])), str(path)
 
 

@@ -1,7 +1,11 @@
 """Where datasets are looked for: the data directory setting."""
 
+import contextlib
 import os
+import zipfile
 from pathlib import Path
+
+from kerasdl.errors import UsageError
 
 DATA_DIR_ENV = "KERASDL_DATA_DIR"
 
@@ -15,6 +19,21 @@ def data_dir():
     """
     value = os.environ.get(DATA_DIR_ENV)
     return Path(value).expanduser() if value else None
+
+
+@contextlib.contextmanager
+def reading(path, what="the expected file", fix="replace it with a good copy, or remove it"):
+    """Reads the file `path` inside the block: the errors of a damaged file
+    (truncated, or not in its format) become one `UsageError` that names it,
+    says what it should be (`what`) and how to mend it (`fix`).
+    """
+    try:
+        yield
+    except UsageError:
+        raise
+    except (OSError, EOFError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as error:
+        raise UsageError(f"{path} is damaged or not {what} ({error})"
+                         + (f"; {fix}" if fix else "")) from None
 
 
 def local_file(*parts):

@@ -30,6 +30,7 @@ AUGMENTATIONS = {
     "shift": lambda: RandomShift(2),  # whole pixels; cheap on every backend
     "translate": lambda: layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
     "zoom": lambda: layers.RandomZoom(0.1, fill_mode="constant"),
+    "rotate": lambda: layers.RandomRotation(0.04, fill_mode="constant"),  # up to 15 degrees
     "contrast": lambda: layers.RandomContrast(0.2),
     "brightness": lambda: layers.RandomBrightness(0.2, value_range=(0.0, 1.0)),
 }

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kerasdl import cards, presets, training
+from kerasdl import cards, presets, runs, training
 from kerasdl.data import labels_per_class
 from kerasdl.errors import UsageError
 from kerasdl.names import TASKS
@@ -182,5 +182,5 @@ def train_mode(model, run_dir, mode, labels, train, images, settings, command):
         model, app="transfer", dataset=images.name, class_names=images.class_names,
         preprocessing=images.preprocessing, metrics=result, seed=settings["seed"],
         command=command))
-    (Path(run_dir) / RESULT_FILE).write_text(json.dumps(result, indent=2) + "\n")
+    runs.write_json(Path(run_dir) / RESULT_FILE, result)
     return result

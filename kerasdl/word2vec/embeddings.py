@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasdl.data.paths import reading
 from kerasdl.errors import UsageError
 
 VECTORS_FILE = "vectors.txt"
@@ -106,7 +107,7 @@ def load(path):
     `vectors.txt` of a run folder.
 
     Raises:
-        UsageError: when there is no such file.
+        UsageError: when there is no such file, or it is not in that format.
     """
     path = Path(path)
     if path.is_dir():
@@ -114,13 +115,16 @@ def load(path):
     if not path.is_file():
         raise UsageError(f"No word vectors at {str(path)!r}: give a word2vec run "
                          f"folder (holding {VECTORS_FILE}) or a vectors file")
-    with open(path, encoding="utf-8") as f:
+    with reading(path, "word vectors in word2vec text format", fix=None), \
+            open(path, encoding="utf-8") as f:
         count, dim = map(int, f.readline().split())
         words, rows = [], np.empty((count, dim), np.float32)
         for i, line in enumerate(f):
             word, *values = line.rstrip("\n").split(" ")
             words.append(word)
             rows[i] = np.asarray(values, dtype=np.float32)
+        if len(words) != count:
+            raise ValueError(f"its header says {count} words, it holds {len(words)}")
     return WordVectors(words, rows)
 
 
