@@ -15,7 +15,6 @@ and metrics.json (FID with its references, class coverage) into --output-dir;
 """
 
 import sys
-import time
 
 from kerasdl import flags
 
@@ -95,13 +94,11 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     grid, columns, labels = gan.fixed_inputs(config["latent_dim"], n, classes, shares,
                                              config["seed"])
     features = gan.feature_model(cards.load(classifier)[0])
-    start = time.perf_counter()
     history = training.fit(
         model, (images.x_train, targets), None, epochs=config["epochs"],
         batch_size=config["batch_size"], output_dir=output_dir,
         callbacks=[gan.SampleGrid(output_dir, grid, columns),
                    gan.FIDMonitor(features, images, n, labels, seed=config["seed"])])
-    train_seconds = round(time.perf_counter() - start, 1)
 
     # Evaluate the generator with averaged weights (on clusters, the mixture
     # of them): FID against the test images, its references, class coverage.
@@ -116,7 +113,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                "resumed": resumed, **backend.describe(), "keras_version": keras.__version__,
                "params_generator": generator.count_params(),
                "params_discriminator": discriminator.count_params(),
-               "epochs": config["epochs"], "train_seconds": train_seconds,
+               "epochs": config["epochs"], "train_seconds": training.train_seconds(output_dir),
                "fid_classifier": str(classifier), "fid_samples": n, **scores}
     if len(images.x_val):
         metrics["val_fid"] = history.history["val_fid"][-1]

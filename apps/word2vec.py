@@ -16,7 +16,6 @@ map) into --output-dir; `kerasdl word2vec neighbors|analogy` explores them.
 """
 
 import sys
-import time
 from pathlib import Path
 
 from kerasdl import flags
@@ -96,10 +95,9 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
           f"{steps:,} batches of {config['batch_size']} per epoch", flush=True)
 
     # Train
-    start = time.perf_counter()
     training.fit(model, (iter(stream),), None, epochs=config["epochs"], batch_size=None,
                  output_dir=output_dir, steps_per_epoch=steps, shuffle=False)
-    seconds = time.perf_counter() - start
+    seconds = training.train_seconds(output_dir)
 
     # Evaluate: word similarity (its dev half is the tuning objective),
     # analogies and neighbours; then the files to explore the vectors with.
@@ -107,7 +105,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     metrics = {"app": APP, "corpus": str(corpus.path), "corpus_source": corpus.source,
                "arch": config["arch"], "resumed": resumed, **backend.describe(),
                "vocabulary": len(vectors.words), "corpus_words": corpus.words,
-               "epochs": config["epochs"], "train_seconds": round(seconds, 1),
+               "epochs": config["epochs"], "train_seconds": seconds,
                "words_per_second": round(corpus.words * config["epochs"] / seconds),
                **embeddings.evaluate(vectors, config["similarity"], config["analogies"])}
     vectors.save(output_dir / embeddings.VECTORS_FILE)

@@ -212,6 +212,11 @@ def run_app(name, parse_config, train_and_evaluate, argv=None):
 
     Returns:
         What `train_and_evaluate` returns: the run's metrics.
+
+    Raises:
+        Diverged: when training diverges; `metrics.json` then holds only
+            `{"diverged": <the message>}`, and the backup and `best.keras`
+            keep the last good epoch.
     """
     config, args = parse_config(argv)
     from kerasdl import backend
@@ -219,8 +224,15 @@ def run_app(name, parse_config, train_and_evaluate, argv=None):
     print(f"kerasdl {name}: backend {config['backend']}, device {backend.device_info()}",
           flush=True)
     print(f"Config: {json.dumps(config)}", flush=True)
-    return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite,
-                              command=command_line(name, argv))
+    from kerasdl import runs
+    from kerasdl.callbacks.nan import Diverged
+
+    try:
+        return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite,
+                                  command=command_line(name, argv))
+    except Diverged as error:
+        runs.write_metrics(args.output_dir, {"diverged": str(error)})
+        raise
 
 
 def choose_backend(argv=None):

@@ -1,11 +1,11 @@
 """Run directories: start a new run, resume an interrupted one, or refuse.
 
 A run directory holds `config.json` from the start, `backup/` while
-training, and `metrics.json` once the run has finished. Nothing in it is
-replaced unless the user asks with `overwrite=True`. While a process runs in
-it, that process holds a lock on its `.lock` file, so a second run into the
-same folder refuses at once; the system drops the lock when the process
-ends, however it ends.
+training, and `metrics.json` once the run has finished or diverged.
+Nothing in it is replaced unless the user asks with `overwrite=True`. While
+a process runs in it, that process holds a lock on its `.lock` file, so a
+second run into the same folder refuses at once; the system drops the lock
+when the process ends, however it ends.
 """
 
 import contextlib
@@ -98,7 +98,8 @@ def prepare(output_dir, config, overwrite=False):
     _lock(output_dir)
     if contents():
         saved = json.loads(config_path.read_text())
-        finished = (output_dir / "metrics.json").exists()
+        metrics_path = output_dir / "metrics.json"
+        finished = metrics_path.exists()
         if overwrite:
             for path in contents():
                 if path.is_dir():
@@ -106,7 +107,9 @@ def prepare(output_dir, config, overwrite=False):
                 else:
                     path.unlink()
         elif finished:
-            raise UsageError(f"{output_dir} already holds a finished run; choose "
+            diverged = "diverged" in json.loads(metrics_path.read_text())
+            ended = "diverged" if diverged else "finished"
+            raise UsageError(f"{output_dir} already holds a {ended} run; choose "
                              "another --output-dir, or pass --overwrite to replace it")
         elif saved != config:
             raise UsageError(

@@ -2,13 +2,13 @@
 
 import math
 import sys
-import time
 from pathlib import Path
 
 import keras
 
 from kerasdl import backend
-from kerasdl.callbacks import LearningCurves, StopOnNaN
+from kerasdl.callbacks import EpochTimer, LearningCurves, StopOnNaN
+from kerasdl.callbacks.nan import diverged
 from kerasdl.callbacks.curves import read_history
 from kerasdl.errors import check_choice
 from kerasdl.names import SCHEDULES
@@ -96,8 +96,9 @@ def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patien
 
     With an `output_dir`, training state is backed up after every epoch
     (`backup/`), so the same call after an interruption resumes where it
-    stopped, and `history.csv`, `learning_curves.png` and `best.keras` (best
-    `monitor` value) are written there.
+    stopped, and `history.csv` (with each epoch's `seconds`),
+    `learning_curves.png` and `best.keras` (best `monitor` value) are
+    written there.
 
     Args:
         model: a compiled `keras.Model`.
@@ -121,9 +122,9 @@ def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patien
         The `History` of `model.fit`.
 
     Raises:
-        UsageError: when the loss becomes NaN.
+        Diverged: when a loss, a metric or a weight becomes NaN or Inf.
     """
-    all_callbacks = [*callbacks, StopOnNaN()]
+    all_callbacks = [*callbacks, EpochTimer(), StopOnNaN()]
     if output_dir is not None:
         output_dir = Path(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -143,6 +144,12 @@ def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patien
                      **fit_kwargs)
 
 
+def train_seconds(output_dir):
+    """The seconds that the epochs in `output_dir`'s `history.csv` took,
+    those before a resume included, to a tenth of a second."""
+    return round(sum(read_history(Path(output_dir) / "history.csv").get("seconds", [])), 1)
+
+
 def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batch_size,
                      optimizer="adam", lr=1e-3, schedule="constant", warmup=0.0,
                      head="multiclass", patience=None, callbacks=(), verbose=None):
@@ -159,28 +166,30 @@ def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batc
 
     Returns:
         A dict of metrics: backend, device, params, epochs_run,
-        train_seconds, val_loss and val_accuracy (of the last epoch, with a
-        validation set), test_loss, test_accuracy, keras_version.
+        train_seconds (of every epoch, those before a resume included),
+        val_loss and val_accuracy (of the last epoch, with a validation
+        set), test_loss, test_accuracy, keras_version.
 
     Raises:
-        UsageError: for an unknown optimizer, schedule or head, or when the
-            loss becomes NaN.
+        UsageError: for an unknown optimizer, schedule or head.
+        Diverged: when a loss, a metric or a weight becomes NaN or Inf
+            (the test loss included); no `model.keras` is then saved.
     """
     compile_model(model, total_steps=total_steps(epochs, len(train[0]), batch_size),
                   optimizer=optimizer, lr=lr, schedule=schedule, warmup=warmup, head=head)
-    start = time.perf_counter()
     fit(model, train, validation, epochs=epochs, batch_size=batch_size,
         output_dir=output_dir, patience=patience, callbacks=callbacks, verbose=verbose)
-    train_seconds = time.perf_counter() - start
     result = model.evaluate(*test, batch_size=max(batch_size, 500), verbose=0,
                             return_dict=True)
+    if not math.isfinite(result["loss"]):
+        raise diverged("the test loss", "after training")
     model.save(Path(output_dir) / "model.keras")
     history = read_history(Path(output_dir) / "history.csv")
     return {
         **backend.describe(),
         "params": model.count_params(),
         "epochs_run": len(history["epoch"]),
-        "train_seconds": round(train_seconds, 1),
+        "train_seconds": train_seconds(output_dir),
         **{key: history[key][-1] for key in ("val_loss", "val_accuracy")
            if key in history and not math.isnan(history[key][-1])},
         "test_loss": float(result["loss"]),

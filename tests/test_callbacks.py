@@ -69,7 +69,7 @@ def test_curve_panels_pair_each_metric_with_a_validation_twin_that_has_values():
     nan = float("nan")
     history = {"epoch": [0, 1], "loss": [1.0, 0.5], "val_loss": [nan, 0.6],
                "accuracy": [0.5, 0.7], "val_accuracy": [nan, nan], "val_fid": [9.0, 8.0],
-               "learning_rate": [1e-3, 1e-4]}
+               "learning_rate": [1e-3, 1e-4], "seconds": [2.5, 1.0]}
     assert curve_panels(history) == [("loss", "val_loss"), ("accuracy", None),
                                      ("val_fid", None)]
 
@@ -90,10 +90,12 @@ def test_plot_learning_curves_draws_one_panel_per_metric(tmp_path):
 def test_epoch_timer_adds_up_the_seconds_inside_epochs(monkeypatch):
     fake_clock(monkeypatch, [10.0, 12.5, 20.0, 21.0])
     timer = EpochTimer()
+    logs = [{}, {}]
     for epoch in range(2):
         timer.on_epoch_begin(epoch)
-        timer.on_epoch_end(epoch)
+        timer.on_epoch_end(epoch, logs[epoch])
     assert timer.seconds == 3.5  # 2.5 + 1, not the 7.5 between the epochs
+    assert logs == [{"seconds": 2.5}, {"seconds": 1.0}]  # for history.csv
 
 
 def test_time_to_accuracy_records_targets(tiny_split):

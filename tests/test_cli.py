@@ -1,5 +1,6 @@
 """The command line: bad input gives one line, the valid choices and exit 2."""
 
+import json
 import os
 import subprocess
 import sys
@@ -31,6 +32,19 @@ def test_bad_input_is_one_line_with_exit_status_2(args, expected):
     assert result.stderr.count("\n") == 1, result.stderr
     # Python 3.12 stopped quoting argparse's choices: compare without quotes.
     assert expected.replace("'", "") in result.stderr.replace("'", "")
+
+
+def test_a_diverging_run_stops_with_one_line_and_says_so_in_its_metrics(tmp_path, has_mnist):
+    result = kerasdl("run", "classification", "--dry-run", "--optimizer", "sgd", "--lr", "1e30",
+                     "--backend", keras.backend.backend(), "--output-dir", str(tmp_path))
+    assert result.returncode == 2
+    # The last line; TensorFlow may log before it when the data loads.
+    line = result.stderr.splitlines()[-1]
+    assert line.startswith("error: Training diverged: ") and "--lr" in line, result.stderr
+    assert "Traceback" not in result.stderr
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {
+        "diverged": line[len("error: "):]}
+    assert not (tmp_path / "model.keras").exists()
 
 
 @pytest.mark.parametrize("args,expected", [

@@ -129,3 +129,26 @@ def test_a_full_disk_keeps_the_old_file_and_says_so(tmp_path):
     assert done.stdout == f"cannot write {path}: File too large\n", done.stderr
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_a_diverged_run_says_so_in_its_metrics_and_is_not_resumed(tmp_path):
+    from kerasdl import flags
+    from kerasdl.callbacks.nan import Diverged, diverged
+
+    def parse_config(argv):
+        return {**CONFIG, "backend": "tensorflow"}, type("Args", (), {
+            "output_dir": tmp_path, "overwrite": False})
+
+    def train_and_evaluate(config, output_dir, overwrite, command):
+        runs.prepare(output_dir, config, overwrite)
+        raise diverged("val_loss", "in epoch 3")
+
+    with pytest.raises(Diverged):
+        flags.run_app("app", parse_config, train_and_evaluate, [])
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics == {"diverged": "Training diverged: val_loss became NaN or Inf in epoch 3. "
+                                   "Try a lower --lr, or BatchNorm."}
+    assert flags.run_main(lambda argv: flags.run_app(
+        "app", parse_config, train_and_evaluate, argv)) == 2
+    with pytest.raises(UsageError, match="already holds a diverged run; choose another"):
+        runs.prepare(tmp_path, {**CONFIG, "backend": "tensorflow"})

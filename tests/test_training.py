@@ -67,6 +67,19 @@ def test_nan_loss_stops_with_a_clear_error(tiny_split, tmp_path):
         _fit(((x, y), val, test), tmp_path, model=_model(batchnorm=True))
 
 
+def test_a_nan_test_loss_is_divergence_and_saves_no_model(tiny_split, tmp_path):
+    # The clipped cross-entropy stays finite even on NaN predictions, so the
+    # test loss is made NaN here as another loss could make it (without a
+    # validation set, which `fit` would evaluate the same way).
+    train, _, test = tiny_split
+    model = _model()
+    model.evaluate = lambda *args, **kwargs: {"loss": float("nan"), "accuracy": 0.5}
+    with pytest.raises(UsageError, match="^Training diverged: the test loss became NaN or Inf "
+                                         "after training"):
+        _fit((train, None, test), tmp_path, model=model)
+    assert (tmp_path / "history.csv").exists() and not (tmp_path / "model.keras").exists()
+
+
 class _Interrupt(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if epoch == 2:
@@ -81,8 +94,12 @@ def test_interrupted_run_resumes_where_it_stopped(tiny_split, tmp_path):
 
     model = _model()
     metrics = _fit(tiny_split, tmp_path, model=model)
-    assert read_history(tmp_path / "history.csv")["epoch"] == [0, 1, 2, 3]
+    history = read_history(tmp_path / "history.csv")
+    assert history["epoch"] == [0, 1, 2, 3]
     assert metrics["epochs_run"] == 4
+    # The training time counts the epochs before the interruption too.
+    assert all(seconds > 0 for seconds in history["seconds"])
+    assert metrics["train_seconds"] == round(sum(history["seconds"]), 1)
     # The optimizer state came back too: 4 epochs of 8 steps in all.
     assert int(model.optimizer.iterations) == 32
 

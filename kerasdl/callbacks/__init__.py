@@ -1,4 +1,5 @@
-"""Callbacks that `keras.callbacks` lacks, and a clearer TerminateOnNaN."""
+"""Callbacks that `keras.callbacks` lacks, and a NaN stop that watches more
+than TerminateOnNaN."""
 
 from kerasdl.callbacks.curves import LearningCurves
 from kerasdl.callbacks.timing import EpochTimer, TimeToAccuracy

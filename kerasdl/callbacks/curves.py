@@ -50,7 +50,7 @@ def curve_panels(history):
     validation column, or is `None` when it has none or only NaNs."""
     panels = []
     for name in history:
-        if name in ("epoch", "learning_rate") or (
+        if name in ("epoch", "learning_rate", "seconds") or (
                 name.startswith("val_") and name[len("val_"):] in history):
             continue
         twin = f"val_{name}"

@@ -13,13 +13,19 @@ def _not_finite(logs, chosen=lambda key: True):
                         if chosen(key) and not np.isfinite(value).all())
 
 
-def _diverged(what, where):
-    return UsageError(f"Training diverged: {what} became NaN or Inf {where}. "
-                      "Try a lower --lr, or BatchNorm.")
+class Diverged(UsageError):
+    """Training diverged: a loss, a metric or a weight became NaN or Inf."""
+
+
+def diverged(what, where):
+    """The `Diverged` error for `what` (such as "loss") becoming NaN or Inf
+    `where` (such as "in epoch 3")."""
+    return Diverged(f"Training diverged: {what} became NaN or Inf {where}. "
+                    "Try a lower --lr, or BatchNorm.")
 
 
 class StopOnNaN(keras.callbacks.Callback):
-    """Stops with a one-line `UsageError` at the first batch whose losses
+    """Stops with a one-line `Diverged` error at the first batch whose losses
     (every figure named "...loss", a GAN's two included) are NaN or Inf, and
     at the end of an epoch whose figures or weights are (a loss can stay
     finite while the weights are not, because Keras clips the probabilities
@@ -39,11 +45,11 @@ class StopOnNaN(keras.callbacks.Callback):
     def on_batch_end(self, batch, logs=None):
         bad = _not_finite(logs, lambda key: key.endswith("loss"))
         if bad:
-            raise _diverged(bad, f"at epoch {self.epoch + 1}, batch {batch}")
+            raise diverged(bad, f"at epoch {self.epoch + 1}, batch {batch}")
 
     def on_epoch_end(self, epoch, logs=None):
         bad = _not_finite(logs)
         if not all(np.isfinite(keras.ops.convert_to_numpy(w)).all() for w in self.model.weights):
             bad += " and the weights" if bad else "the weights"
         if bad:
-            raise _diverged(bad, f"in epoch {epoch + 1}")
+            raise diverged(bad, f"in epoch {epoch + 1}")

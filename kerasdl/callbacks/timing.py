@@ -6,7 +6,9 @@ import keras
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Adds up the seconds spent inside epochs (training plus validation).
+    """Adds up the seconds spent inside epochs (training plus validation),
+    and adds each epoch's to its logs as `seconds`, so that `history.csv`
+    keeps them across a resume.
 
     Time spent in other callbacks' `on_epoch_end` after this one is not
     counted, so put it first to leave out slow evaluations.
@@ -21,7 +23,10 @@ class EpochTimer(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds += time.perf_counter() - self._start
+        seconds = time.perf_counter() - self._start
+        self.seconds += seconds
+        if logs is not None:
+            logs["seconds"] = seconds
 
 
 class TimeToAccuracy(EpochTimer):
