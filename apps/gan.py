@@ -113,7 +113,8 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                "resumed": resumed, **backend.describe(), "keras_version": keras.__version__,
                "params_generator": generator.count_params(),
                "params_discriminator": discriminator.count_params(),
-               "epochs": config["epochs"], "train_seconds": training.train_seconds(output_dir),
+               "epochs": config["epochs"],
+               "train_seconds": round(training.train_seconds(output_dir), 1),
                "fid_classifier": str(classifier), "fid_samples": n, **scores}
     if len(images.x_val):
         metrics["val_fid"] = history.history["val_fid"][-1]

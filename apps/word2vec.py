@@ -105,7 +105,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     metrics = {"app": APP, "corpus": str(corpus.path), "corpus_source": corpus.source,
                "arch": config["arch"], "resumed": resumed, **backend.describe(),
                "vocabulary": len(vectors.words), "corpus_words": corpus.words,
-               "epochs": config["epochs"], "train_seconds": seconds,
+               "epochs": config["epochs"], "train_seconds": round(seconds, 1),
                "words_per_second": round(corpus.words * config["epochs"] / seconds),
                **embeddings.evaluate(vectors, config["similarity"], config["analogies"])}
     vectors.save(output_dir / embeddings.VECTORS_FILE)

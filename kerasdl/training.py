@@ -146,8 +146,8 @@ def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patien
 
 def train_seconds(output_dir):
     """The seconds that the epochs in `output_dir`'s `history.csv` took,
-    those before a resume included, to a tenth of a second."""
-    return round(sum(read_history(Path(output_dir) / "history.csv").get("seconds", [])), 1)
+    those before a resume included."""
+    return sum(read_history(Path(output_dir) / "history.csv").get("seconds", []))
 
 
 def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batch_size,
@@ -189,7 +189,7 @@ def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batc
         **backend.describe(),
         "params": model.count_params(),
         "epochs_run": len(history["epoch"]),
-        "train_seconds": train_seconds(output_dir),
+        "train_seconds": round(train_seconds(output_dir), 1),
         **{key: history[key][-1] for key in ("val_loss", "val_accuracy")
            if key in history and not math.isnan(history[key][-1])},
         "test_loss": float(result["loss"]),
