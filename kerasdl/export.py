@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from kerasdl import runs
 from kerasdl.data.paths import reading
 from kerasdl.errors import UsageError, check_choice
 
@@ -49,11 +50,7 @@ def export_model(model, path, format, overwrite=False):
         if not overwrite:
             raise UsageError(f"{path} already exists; pass --overwrite to replace it")
         shutil.rmtree(path) if path.is_dir() else path.unlink()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"cannot make the folder {path.parent}: {error.strerror}; "
-                         "choose another --output") from None
+    runs.make_folder(path.parent, "--output")
     backend = keras.backend.backend()
     if backend not in FORMATS[format]:
         return _export_on_another_backend(model, path, format, backend)

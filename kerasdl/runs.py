@@ -49,6 +49,20 @@ def write_json(path, data):
     return path
 
 
+def make_folder(folder, flag):
+    """Makes `folder` and its parents, if they are not there.
+
+    Raises:
+        UsageError: when it cannot be made (a file stands in its way, or a
+            read-only parent), asking for another value of `flag`.
+    """
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot make the folder {folder}: {error.strerror}; "
+                         f"choose another {flag}") from None
+
+
 def _lock(output_dir):
     """Takes the lock of `output_dir` for this process, or refuses."""
     key = output_dir.resolve()
@@ -90,11 +104,7 @@ def prepare(output_dir, config, overwrite=False):
     if output_dir.is_dir() and contents() and not config_path.exists():
         raise UsageError(f"{output_dir} is not empty and holds no kerasdl run; "
                          "choose a new --output-dir")
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"cannot make the folder {output_dir}: {error.strerror}; "
-                         "choose another --output-dir") from None
+    make_folder(output_dir, "--output-dir")
     _lock(output_dir)
     if contents():
         saved = json.loads(config_path.read_text())
