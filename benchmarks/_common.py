@@ -45,3 +45,21 @@ def append_jsonl(path, rows):
     with open(path, "a") as f:
         for row in rows:
             f.write(json.dumps({**row, "hardware": hardware()}) + "\n")
+
+
+def report_claims(rows, path, seconds="wall_seconds"):
+    """Appends `rows` to the JSON-lines file `path` and prints them as a
+    markdown table: each row's "command", its `seconds` figure, its "claim"
+    and whether it "holds".
+
+    Returns:
+        The exit status: 1 if a claim does not hold, else 0.
+    """
+    append_jsonl(path, rows)
+    print(f"\nHardware: {hardware()}\n")
+    print(f"| command | {seconds.replace('_', ' ')} | claim | holds |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print(f"| `{row['command']}` | {row[seconds]} | {row['claim']} | "
+              f"{'yes' if row['holds'] else '**no**'} |")
+    return 0 if all(row["holds"] for row in rows) else 1

@@ -11,7 +11,7 @@ folder is `ROOT/LAB-B` (replaced). Each row is also appended to
 import argparse
 import sys
 
-from _common import append_jsonl, hardware, run_app
+from _common import report_claims, run_app
 
 from kerasdl import cli, names
 
@@ -32,14 +32,7 @@ def main():
                                              f"{args.root}/{lab}-{backend}")
             rows.append({"command": command, "wall_seconds": wall, "holds": metrics["holds"],
                          "claim": metrics["claim"]})
-    append_jsonl("runs/benchmarks/labs.jsonl", rows)
-    print(f"\nHardware: {hardware()}\n")
-    print("| command | wall s | claim | holds |")
-    print("|---|---|---|---|")
-    for row in rows:
-        print(f"| `{row['command']}` | {row['wall_seconds']} | {row['claim']} | "
-              f"{'yes' if row['holds'] else '**no**'} |")
-    return 0 if all(row["holds"] for row in rows) else 1
+    return report_claims(rows, "runs/benchmarks/labs.jsonl")
 
 
 if __name__ == "__main__":

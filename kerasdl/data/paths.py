@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import pickle
 import zipfile
 from pathlib import Path
 
@@ -31,7 +32,8 @@ def reading(path, what="the expected file", fix="replace it with a good copy, or
         yield
     except UsageError:
         raise
-    except (OSError, EOFError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as error:
+    except (OSError, EOFError, ValueError, KeyError, IndexError, zipfile.BadZipFile,
+            pickle.UnpicklingError) as error:
         raise UsageError(f"{path} is damaged or not {what} ({error})"
                          + (f"; {fix}" if fix else "")) from None
 
