@@ -3,7 +3,7 @@ model and backend named, one at a time, and prints a markdown table of the
 mean test accuracies against the papers' for BENCHMARKS.md.
 
     python benchmarks/gnn.py [--datasets ...] [--models ...] [--backends ...]
-                             [--root runs/benchmarks/gnn]
+                             [--seeds 10] [--root runs/benchmarks/gnn]
 
 Each run's folder is `ROOT/MODEL-DATASET-BACKEND` (replaced). Each row is
 also appended to `runs/benchmarks/gnn.jsonl`. Exits 1 if a target is missed.
@@ -24,6 +24,7 @@ def main():
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=DATASETS)
     parser.add_argument("--models", nargs="+", choices=MODELS, default=MODELS)
     parser.add_argument("--backends", nargs="+", choices=names.BACKENDS, default=names.BACKENDS)
+    parser.add_argument("--seeds", type=int, default=10, help="models trained per run")
     parser.add_argument("--root", default="runs/benchmarks/gnn")
     args = parser.parse_args()
     rows = []
@@ -31,7 +32,8 @@ def main():
         for dataset in args.datasets:
             for backend in args.backends:
                 command, metrics, wall = run_app(
-                    "gnn", ["--model", model, "--dataset", dataset, "--backend", backend],
+                    "gnn", ["--model", model, "--dataset", dataset, "--backend", backend,
+                            "--seeds", str(args.seeds)],
                     f"{args.root}/{model}-{dataset}-{backend}")
                 rows.append({"command": command, "wall_seconds": wall,
                              "train_seconds": metrics["train_seconds"],

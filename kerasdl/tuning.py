@@ -25,6 +25,7 @@ import keras_tuner as kt
 from matplotlib.figure import Figure
 
 from kerasdl import backend, runs
+from kerasdl.callbacks.nan import Diverged
 from kerasdl.errors import UsageError, check_choice
 from kerasdl.names import TUNERS
 
@@ -98,6 +99,12 @@ class _SessionDone(Exception):
     """Raised when a search process has run its share of trials."""
 
 
+class _StopSearch(UsageError, kt.errors.FatalError):
+    """A user error in a trial (an unknown objective, say), which would be
+    the same in every trial: keras-tuner re-raises it at once instead of
+    retrying the trial."""
+
+
 class _Trials:
     """Makes a keras-tuner tuner run each trial as a whole run of the app in
     `DIR/search/trials/ID`, announce it (its number, out of how many, and
@@ -143,10 +150,15 @@ class _Trials:
         keras.backend.clear_session()
         backend.clear_caches()
         gc.collect()
-        metrics = self.run(config, Path(self.project_dir) / "trials" / trial.trial_id,
-                           overwrite=True)
         name = self.oracle.objective.name
-        return {name: score(metrics, name), **_memory_mb()}
+        try:
+            metrics = self.run(config, Path(self.project_dir) / "trials" / trial.trial_id,
+                               overwrite=True)
+            return {name: score(metrics, name), **_memory_mb()}
+        except Diverged as error:  # this trial fails; the search goes on
+            raise kt.errors.FailedTrialError(str(error)) from None
+        except UsageError as error:
+            raise _StopSearch(str(error)) from None
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
@@ -193,14 +205,15 @@ class Search:
 _MORE_TRIALS = 3
 
 
-def _search_part(search, session_trials):
-    """Runs up to `session_trials` trials of `search`, in a process of its own."""
+def _search_part(search, session_trials, errors):
+    """Runs up to `session_trials` trials of `search`, in a process of its
+    own; a user error goes back through the queue `errors`."""
     try:
         _make_tuner(search, session_trials).search()
     except _SessionDone:
         sys.exit(_MORE_TRIALS)
     except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
+        errors.put(str(error))
         sys.exit(2)
 
 
@@ -212,12 +225,15 @@ def _search_in_processes(search, trials_per_process):
     `run` function travels to that process by reference, as `pickle` sends
     a function; the environment carries the backend."""
     context = multiprocessing.get_context("spawn")
+    errors = context.SimpleQueue()
     while True:
-        part = context.Process(target=_search_part, args=(search, trials_per_process))
+        part = context.Process(target=_search_part, args=(search, trials_per_process, errors))
         part.start()
         part.join()
         if part.exitcode == 0:
             return
+        if not errors.empty():
+            raise UsageError(errors.get())
         if part.exitcode != _MORE_TRIALS:
             raise UsageError(f"The search stopped (a search process exited with status "
                              f"{part.exitcode}; see above); continue it with --resume")

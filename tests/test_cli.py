@@ -18,6 +18,15 @@ def kerasdl(*args):
                           capture_output=True, text=True, timeout=120)
 
 
+def assert_one_line(result, expected):
+    """Checks that `result` exited with 2 and one line on stderr holding
+    `expected`, compared without quotes: Python 3.12 stopped quoting
+    argparse's choices."""
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert expected.replace("'", "") in result.stderr.replace("'", "")
+
+
 @pytest.mark.parametrize("args,expected", [
     (["--backend", "theano"], "invalid choice: 'theano' (choose from tensorflow, jax, torch)"),
     (["--dataset", "cifar"], "invalid choice: 'cifar' (choose from mnist, fashion_mnist)"),
@@ -27,11 +36,7 @@ def kerasdl(*args):
     (["--augment", "spin"], "unknown augmentation 'spin' (choose from flip"),
 ])
 def test_bad_input_is_one_line_with_exit_status_2(args, expected):
-    result = kerasdl("run", "classification", *args)
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1, result.stderr
-    # Python 3.12 stopped quoting argparse's choices: compare without quotes.
-    assert expected.replace("'", "") in result.stderr.replace("'", "")
+    assert_one_line(kerasdl("run", "classification", *args), expected)
 
 
 def test_a_diverging_run_stops_with_one_line_and_says_so_in_its_metrics(tmp_path, has_mnist):
@@ -57,10 +62,15 @@ def test_a_diverging_run_stops_with_one_line_and_says_so_in_its_metrics(tmp_path
     (["word2vec", "similar", "--model", "x"], "invalid choice: 'similar'"),
 ])
 def test_bad_word2vec_input(args, expected):
-    result = kerasdl(*args)
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert expected.replace("'", "") in result.stderr.replace("'", "")
+    assert_one_line(kerasdl(*args), expected)
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--dataset", "pubmed"], "invalid choice: 'pubmed' (choose from cora, citeseer)"),
+    (["--model", "gin"], "invalid choice: 'gin' (choose from gcn, gat)"),
+])
+def test_bad_gnn_input(args, expected):
+    assert_one_line(kerasdl("run", "gnn", *args), expected)
 
 
 def test_unknown_backend_in_the_environment():
@@ -92,8 +102,8 @@ def test_list_names_the_apps():
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
     assert names == ["activations", "augmentation_vs_regularisation", "autoencoder", "backprop",
-                     "batch_size", "batchnorm", "classification", "depth_vs_width", "dropout", "early_stopping", "gan",
-                     "initialisation", "memorisation", "optimizers", "perceptron",
+                     "batch_size", "batchnorm", "classification", "depth_vs_width", "dropout",
+                     "early_stopping", "gan", "gnn", "initialisation", "memorisation", "optimizers", "perceptron",
                      "transfer_learning", "universal_approximation", "word2vec"]
     assert "Image classification:" in result.stdout
     assert "backprop           Lab: backpropagation is the chain rule" in result.stdout

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdl import cli, names, tuning
+from kerasdl import cli, data, names, tuning
 from kerasdl.errors import UsageError
 from kerasdl.models import build_classifier
 
@@ -205,3 +205,24 @@ def test_gan_trials_are_scored_by_fid_on_validation_images(tmp_path, has_mnist):
     [run] = read_trial_runs(tmp_path, trials[:1])
     assert float(trials[0]["val_fid"]) == pytest.approx(run["val_fid"]) and run["fid"] > 0
     assert "val_fid" not in metrics and metrics["fid"] > 0  # retrained on all of train
+
+
+def test_gnn_trials_tune_the_graph_net_on_its_validation_nodes(tmp_path):
+    if not data.paths.local_file("planetoid", "ind.cora.x"):
+        pytest.skip("needs $KERASDL_DATA_DIR with planetoid/")
+    metrics = search(tmp_path, "--max-trials", "2", app="gnn")
+    trials = read_trials(tmp_path)
+    assert len(trials) == 2 and set(space("gnn")) <= set(trials[0])
+    for trial, run in zip(trials, read_trial_runs(tmp_path, trials)):
+        assert float(trial["val_accuracy"]) == pytest.approx(run["val_accuracy"])
+        assert run["results"][0]["val_accuracy"] == run["val_accuracy"]
+    assert metrics["app"] == "gnn" and 0 <= metrics["test_accuracy"] <= 1
+
+
+@pytest.mark.parametrize("trials_per_process", [0, 1])
+def test_an_unknown_objective_stops_the_search_after_one_trial_with_one_line(
+        trials_per_process, tmp_path, has_mnist):
+    with pytest.raises(UsageError, match=r"^Unknown objective: 'val_banana'; .*val_accuracy"):
+        search(tmp_path, "--max-trials", "3", "--objective", "val_banana",
+               trials_per_process=trials_per_process)
+    assert len(list((tmp_path / "search" / "trials").iterdir())) == 1
