@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from kerasdl import cli, data, names, tuning
+from kerasdl.callbacks.nan import Diverged
 from kerasdl.errors import UsageError
 from kerasdl.models import build_classifier
 
@@ -226,3 +227,19 @@ def test_an_unknown_objective_stops_the_search_after_one_trial_with_one_line(
         search(tmp_path, "--max-trials", "3", "--objective", "val_banana",
                trials_per_process=trials_per_process)
     assert len(list((tmp_path / "search" / "trials").iterdir())) == 1
+
+
+def _run_diverging_at_one(config, output_dir, overwrite=False):
+    if config["x"] == 1:
+        raise Diverged("Training diverged: the loss is nan in epoch 1, batch 1")
+    return {"val_accuracy": config["x"] / 10, "test_accuracy": 0.5}
+
+
+def test_a_diverged_trial_fails_alone_and_the_search_goes_on(tmp_path):
+    spec = {"space": {"x": {"type": "int", "min": 0, "max": 3}},
+            "objective": "val_accuracy", "direction": "max"}
+    metrics = tuning.tune(_run_diverging_at_one, spec, {"seed": 0, "x": 0}, tuner="grid",
+                          max_trials=4, objective=None, output_dir=tmp_path,
+                          trials_per_process=0)
+    assert sorted(int(row["x"]) for row in read_trials(tmp_path)) == [0, 2, 3]
+    assert metrics["best_hyperparameters"] == {"x": 3}
