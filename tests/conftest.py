@@ -35,6 +35,13 @@ def has_mnist():
 
 
 @pytest.fixture
+def has_planetoid():
+    if not (Path(os.environ.get("KERASDL_DATA_DIR", "/nonexistent"))
+            / "planetoid" / "ind.cora.x").exists():
+        pytest.skip("needs $KERASDL_DATA_DIR with planetoid/")
+
+
+@pytest.fixture
 def toy_corpus(tmp_path):
     """A corpus with structure: numbers follow 'count', colours follow
     'paint', so each group shares its contexts."""

@@ -5,10 +5,10 @@ import keras
 import pytest
 
 from kerasdl import cli
-from kerasdl.data import paths
 
-NEEDS = {"classification": ("keras-datasets", "mnist.npz"), "gan": ("keras-datasets", "mnist.npz"),
-         "gnn": ("planetoid", "ind.cora.x"), "word2vec": None}
+# Each app, and the fixture that skips it without its data.
+NEEDS = {"classification": "has_mnist", "gan": "has_mnist", "gnn": "has_planetoid",
+         "word2vec": "toy_corpus"}
 
 
 def figures(value, path=""):
@@ -25,10 +25,9 @@ def figures(value, path=""):
 
 
 @pytest.mark.parametrize("app", sorted(NEEDS))
-def test_the_same_dry_run_twice_gives_the_same_metrics(app, tmp_path, toy_corpus):
-    if NEEDS[app] and not paths.local_file(*NEEDS[app]):
-        pytest.skip(f"needs $KERASDL_DATA_DIR with {'/'.join(NEEDS[app])}")
-    extra = ["--corpus", str(toy_corpus), "--batch-size", "256"] if app == "word2vec" else []
+def test_the_same_dry_run_twice_gives_the_same_metrics(app, tmp_path, request):
+    corpus = request.getfixturevalue(NEEDS[app])
+    extra = ["--corpus", str(corpus), "--batch-size", "256"] if app == "word2vec" else []
     first, second = (figures(cli.load_app(app).main(
         ["--dry-run", "--backend", keras.backend.backend(), "--output-dir", str(tmp_path / run),
          *extra])) for run in ("first", "second"))

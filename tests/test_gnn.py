@@ -15,12 +15,6 @@ from kerasdl.errors import UsageError
 from kerasdl.models.graphs import GraphAttention, GraphConv, NodeClassifier
 
 
-@pytest.fixture
-def has_planetoid():
-    if not graphs.local_file("planetoid", "ind.cora.x"):
-        pytest.skip("needs $KERASDL_DATA_DIR with planetoid/")
-
-
 def write_planetoid(folder, name="cora"):
     """Writes a 10-node graph in the Planetoid format, as Python 2 wrote
     it (pickle protocol 2): nodes 0-1 labelled, 2-5 the rest of `allx`, and

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdl import cli, data, names, tuning
+from kerasdl import cli, names, tuning
 from kerasdl.callbacks.nan import Diverged
 from kerasdl.errors import UsageError
 from kerasdl.models import build_classifier
@@ -208,9 +208,7 @@ def test_gan_trials_are_scored_by_fid_on_validation_images(tmp_path, has_mnist):
     assert "val_fid" not in metrics and metrics["fid"] > 0  # retrained on all of train
 
 
-def test_gnn_trials_tune_the_graph_net_on_its_validation_nodes(tmp_path):
-    if not data.paths.local_file("planetoid", "ind.cora.x"):
-        pytest.skip("needs $KERASDL_DATA_DIR with planetoid/")
+def test_gnn_trials_tune_the_graph_net_on_its_validation_nodes(tmp_path, has_planetoid):
     metrics = search(tmp_path, "--max-trials", "2", app="gnn")
     trials = read_trials(tmp_path)
     assert len(trials) == 2 and set(space("gnn")) <= set(trials[0])
