@@ -98,6 +98,21 @@ def augmentation_list(text):
     return chosen
 
 
+def name_list(choices, kind):
+    """Returns an argparse type for comma-separated names from `choices`
+    (one or more), each named `kind` in the error."""
+
+    def parse(text):
+        chosen = [name for name in text.split(",") if name]
+        unknown = [name for name in chosen if name not in choices] or ([] if chosen else [text])
+        if unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown {kind} {unknown[0]!r} (choose one or more of {', '.join(choices)})")
+        return chosen
+
+    return parse
+
+
 def preset_value(preset, key):
     """The value at `key` of `preset`, or `None` where it has none; a dot in
     `key` goes one dict down (`"model_options.width"`)."""

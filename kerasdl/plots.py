@@ -103,3 +103,30 @@ def accuracy_by_labels(results, modes, path, num_classes, title=None):
     if title:
         ax.set_title(title)
     fig.savefig(path, dpi=100)
+
+
+def attention_maps(sentences, weights, path, titles=None, title=None):
+    """Writes one heat map per sentence of how much each word attends to
+    each other word to a PNG.
+
+    Args:
+        sentences: lists of words.
+        weights: for each sentence, an `(n, n)` array whose row i holds the
+            attention of word i on each word (n at least its length).
+        path: where to write the PNG.
+        titles: a title for each map, or `None`.
+        title: the figure title, or `None`.
+    """
+    fig = Figure(figsize=(4.6 * len(sentences), 4.6), layout="constrained")
+    axes = fig.subplots(1, len(sentences), squeeze=False)[0]
+    for i, (ax, words, w) in enumerate(zip(axes, sentences, weights)):
+        n = len(words)
+        ax.imshow(np.asarray(w)[:n, :n], cmap="viridis", vmin=0)
+        ax.set_xticks(range(n), words, rotation=90, fontsize=8)
+        ax.set_yticks(range(n), words, fontsize=8)
+        ax.set_xlabel("attended word")
+        if titles:
+            ax.set_title(titles[i], fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.savefig(path, dpi=100)

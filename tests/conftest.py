@@ -42,6 +42,13 @@ def has_planetoid():
 
 
 @pytest.fixture
+def has_polarity():
+    if not (Path(os.environ.get("KERASDL_DATA_DIR", "/nonexistent"))
+            / "text" / "rt-polarity.pos").exists():
+        pytest.skip("needs $KERASDL_DATA_DIR with text/rt-polarity.{pos,neg}")
+
+
+@pytest.fixture
 def toy_corpus(tmp_path):
     """A corpus with structure: numbers follow 'count', colours follow
     'paint', so each group shares its contexts."""

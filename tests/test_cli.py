@@ -73,6 +73,19 @@ def test_bad_gnn_input(args, expected):
     assert_one_line(kerasdl("run", "gnn", *args), expected)
 
 
+@pytest.mark.parametrize("args,expected", [
+    (["--models", "cnn,rnn"], "unknown model 'rnn' (choose one or more of bag, cnn, lstm, gru,"),
+    (["--models", ","], "unknown model ',' (choose one or more of"),
+    (["--dataset", "sst"], "invalid choice: 'sst' (choose from mr, imdb)"),
+    (["--folds", "1", "--dry-run"], "Bad number of folds: 1. mr has no test split"),
+    (["--embeddings", "nope.txt", "--dry-run"], "No word vectors at 'nope.txt'"),
+])
+def test_bad_text_classification_input(args, expected, tmp_path, has_polarity):
+    result = kerasdl("run", "text_classification", *args, "--output-dir", str(tmp_path / "run"))
+    assert_one_line(result, expected)
+    assert not (tmp_path / "run").exists()
+
+
 def test_unknown_backend_in_the_environment():
     result = subprocess.run([sys.executable, "-m", "kerasdl", "run", "classification"],
                             capture_output=True, text=True, timeout=120,
@@ -104,7 +117,8 @@ def test_list_names_the_apps():
     assert names == ["activations", "augmentation_vs_regularisation", "autoencoder", "backprop",
                      "batch_size", "batchnorm", "classification", "depth_vs_width", "dropout",
                      "early_stopping", "gan", "gnn", "initialisation", "memorisation", "optimizers", "perceptron",
-                     "transfer_learning", "universal_approximation", "word2vec"]
+                     "text_classification", "transfer_learning", "universal_approximation",
+                     "word2vec"]
     assert "Image classification:" in result.stdout
     assert "backprop           Lab: backpropagation is the chain rule" in result.stdout
 

@@ -218,6 +218,16 @@ def test_gnn_trials_tune_the_graph_net_on_its_validation_nodes(tmp_path, has_pla
     assert metrics["app"] == "gnn" and 0 <= metrics["test_accuracy"] <= 1
 
 
+def test_text_classification_trials_are_scored_on_the_held_out_tenth(tmp_path, has_polarity):
+    metrics = search(tmp_path, "--max-trials", "2", "--models", "bag", app="text_classification")
+    trials = read_trials(tmp_path)
+    assert len(trials) == 2 and set(space("text_classification")) <= set(trials[0])
+    for trial, run in zip(trials, read_trial_runs(tmp_path, trials)):
+        assert float(trial["val_accuracy"]) == pytest.approx(run["val_accuracy"])
+        assert run["results"][0]["model"] == "bag"
+    assert metrics["app"] == "text_classification" and 0 <= metrics["test_accuracy"] <= 1
+
+
 @pytest.mark.parametrize("trials_per_process", [0, 1])
 def test_an_unknown_objective_stops_the_search_after_one_trial_with_one_line(
         trials_per_process, tmp_path, has_mnist):

@@ -69,6 +69,19 @@ class WordVectors:
         query = self.unit[ib] - self.unit[ia] + self.unit[ic]
         return self.nearest(query, k, exclude=[ia, ib, ic])
 
+    def embedding_matrix(self, words, rng):
+        """Returns a float32 `(len(words), dim)` matrix to start an embedding
+        layer from, and how many of `words` have a vector. Row i is the
+        vector of `words[i]`, scaled so that the vectors' spread is that of
+        Kim's (2014) random start, uniform in [-0.25, 0.25] (std 0.144); a
+        word without a vector gets a random row."""
+        rows = rng.uniform(-0.25, 0.25, (len(words), self.vectors.shape[1])).astype("float32")
+        found = [(i, self.index[w]) for i, w in enumerate(words) if w in self.index]
+        if found:
+            rows_at, ids = map(list, zip(*found))
+            rows[rows_at] = self.vectors[ids] * (0.25 / 3 ** 0.5 / max(self.vectors.std(), 1e-12))
+        return rows, len(found)
+
     def save(self, path):
         """Writes the vectors in word2vec text format."""
         with open(path, "w", encoding="utf-8") as f:
