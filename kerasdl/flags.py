@@ -53,6 +53,11 @@ def non_negative_int(text):
     return _int_from(text, 0, "non-negative")
 
 
+def positive_int_list(text):
+    """argparse type: comma-separated positive integers."""
+    return [positive_int(part) for part in text.split(",")]
+
+
 def seed(text):
     """argparse type: an integer in [0, 2**32), what NumPy accepts as a seed."""
     value = _int_from(text, 0, "non-negative")

@@ -86,6 +86,15 @@ def test_bad_text_classification_input(args, expected, tmp_path, has_polarity):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("args,expected", [
+    (["--lengths", "50,x"], "--lengths: must be a positive integer, got 'x'"),
+    (["--cells", "lstm,rnn"], "unknown cell 'rnn' (choose one or more of simple_rnn, lstm, gru)"),
+    (["--task", "copy"], "invalid choice: 'copy' (choose from adding, mnist_rows)"),
+])
+def test_bad_long_memory_input(args, expected):
+    assert_one_line(kerasdl("run", "long_memory", *args), expected)
+
+
 def test_unknown_backend_in_the_environment():
     result = subprocess.run([sys.executable, "-m", "kerasdl", "run", "classification"],
                             capture_output=True, text=True, timeout=120,
@@ -116,7 +125,8 @@ def test_list_names_the_apps():
     names = [line.split()[0] for line in result.stdout.splitlines()]
     assert names == ["activations", "augmentation_vs_regularisation", "autoencoder", "backprop",
                      "batch_size", "batchnorm", "classification", "depth_vs_width", "dropout",
-                     "early_stopping", "gan", "gnn", "initialisation", "memorisation", "optimizers", "perceptron",
+                     "early_stopping", "gan", "gnn", "initialisation", "long_memory", "memorisation",
+                     "optimizers", "perceptron",
                      "text_classification", "transfer_learning", "universal_approximation",
                      "word2vec"]
     assert "Image classification:" in result.stdout

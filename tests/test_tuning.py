@@ -228,6 +228,16 @@ def test_text_classification_trials_are_scored_on_the_held_out_tenth(tmp_path, h
     assert metrics["app"] == "text_classification" and 0 <= metrics["test_accuracy"] <= 1
 
 
+def test_long_memory_trials_are_scored_by_the_validation_mse(tmp_path):
+    metrics = search(tmp_path, "--max-trials", "2", "--lengths", "6", "--cells", "gru",
+                     app="long_memory")
+    trials = read_trials(tmp_path)
+    assert len(trials) == 2 and set(space("long_memory")) <= set(trials[0])
+    for trial, run in zip(trials, read_trial_runs(tmp_path, trials)):
+        assert float(trial["val_loss"]) == pytest.approx(run["results"][0]["val_loss"])
+    assert metrics["app"] == "long_memory" and metrics["results"][0]["test_mse"] > 0
+
+
 @pytest.mark.parametrize("trials_per_process", [0, 1])
 def test_an_unknown_objective_stops_the_search_after_one_trial_with_one_line(
         trials_per_process, tmp_path, has_mnist):
