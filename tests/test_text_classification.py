@@ -56,6 +56,14 @@ def test_imdb_reviews_are_turned_back_into_words(tmp_path, monkeypatch):
         data.splits(10)
 
 
+def test_a_polarity_file_that_is_not_windows_1252_is_one_line_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERASDL_DATA_DIR", str(tmp_path))
+    write_polarity(tmp_path)
+    (tmp_path / "text" / "rt-polarity.pos").write_bytes(b"fine\n\x81\x8d garbage\n")
+    with pytest.raises(UsageError, match="rt-polarity.pos is damaged or not sentence polarity"):
+        sentences.load_texts("mr")
+
+
 def test_a_damaged_imdb_file_is_one_line_naming_it(tmp_path, monkeypatch):
     monkeypatch.setenv("KERASDL_DATA_DIR", str(tmp_path))
     write_imdb(tmp_path)

@@ -103,13 +103,17 @@ def _lines(data):
     return split_clitics([line for line in lines if line])
 
 
+def _read_lines(path):
+    with reading(path, "sentence polarity text in Windows-1252", fix=None):
+        return _lines(path.read_bytes())
+
+
 def load_polarity():
     """Loads MR: the texts, negative first, with no test split."""
     local = [local_file("text", f) for f in POLARITY_FILES]
     if all(local):
         source = f"${DATA_DIR_ENV}/text"
-        with reading(local[0], "sentence polarity text", fix=None):
-            neg, pos = (_lines(path.read_bytes()) for path in local)
+        neg, pos = (_read_lines(path) for path in local)
     else:
         url, archive = POLARITY_URL.rsplit("/", 1)
         (path,) = _download("MR", [archive], url + "/",
