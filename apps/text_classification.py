@@ -55,9 +55,10 @@ FLAGS = {
     "dim": {"type": flags.positive_int, "default": 128,
             "help": "size of the word vectors (with --embeddings: theirs)"},
     "units": {"type": flags.positive_int, "help": "filters per width (cnn), state size (lstm, "
-              "gru), feed-forward size (transformer); default: each model's own (OWN)"},
+              "gru), feed-forward size (transformer); default: "
+              + str({m: o["units"] for m, o in OWN.items()})},
     "dropout": {"type": flags.fraction, "help": "dropout rate before the softmax (and in the "
-                "Transformer); default: each model's own (OWN)"},
+                "Transformer); default: " + str({m: o["dropout"] for m, o in OWN.items()})},
     "folds": {"type": flags.positive_int, "preset": "folds",
               "help": "cross-validation folds (MR; IMDB has a test split)"},
     "length": {"type": flags.positive_int, "preset": "length", "help": "words kept per text"},
