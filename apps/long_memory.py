@@ -13,9 +13,8 @@ each sequence is T steps of (a value in [0, 1], a marker); two steps are
 marked, one in each half, and the target is the sum of their values.
 Always answering 1 gives a mean squared error of 1/6 = 0.167; a network
 below it has carried the first marked value to the end. Row-by-row MNIST
-(`--task mnist_rows`) reads each digit as 28 steps of 28 pixels. The run
-writes results.md, metrics.json and curves.png (the validation loss against
-training steps, one panel per length).
+(`--task mnist_rows`) reads each digit as 28 steps of 28 pixels. It writes
+results.md, metrics.json and curves.png (validation loss against steps).
 """
 
 import math
@@ -36,7 +35,8 @@ from kerasdl.data.sequences import BASELINE_MSE, adding_problem  # noqa: E402
 
 APP = "long_memory"
 CELLS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
-PRESETS = {"adding": {"epochs": 10, "batch_size": 50, "lr": 1e-3},
+# Adam at 0.01 for the adding problem: at 0.001 an LSTM sat at MSE 0.160 for 2,400 steps at T=200.
+PRESETS = {"adding": {"epochs": 20, "batch_size": 50, "lr": 1e-2},
            "mnist_rows": {"epochs": 10, "batch_size": 100, "lr": 1e-3}}
 SOLVED = 0.05  # test MSE under which a cell has solved the adding problem (0.3 of 1/6)
 FLAGS = {
@@ -53,17 +53,16 @@ FLAGS = {
                         "help": "validation examples (held out of MNIST's training set)"},
 }
 TUNING = {"space": {"units": {"type": "choice", "values": [32, 64, 128, 256]},
-                    "lr": {"type": "choice", "values": [3e-4, 1e-3, 3e-3]}},
+                    "lr": {"type": "choice", "values": [1e-3, 3e-3, 1e-2]}},
           "objective": "val_loss", "direction": "min", "retrain_on_validation": False}
 
 
 def tasks(config):
     """The (name, train, validation, test) of each run, as `config` says."""
     if config["task"] == "mnist_rows":
-        images = load_run_images({**config, "dataset": "mnist"})
-        return [("MNIST, 28 rows", *((x[..., 0], y) for x, y in (
-            (images.x_train, images.y_train), (images.x_val, images.y_val),
-            (images.x_test, images.y_test))))]
+        i = load_run_images({**config, "dataset": "mnist"})  # images of 28 rows of 28 pixels
+        return [("MNIST, 28 rows", (i.x_train[..., 0], i.y_train), (i.x_val[..., 0], i.y_val),
+                 (i.x_test[..., 0], i.y_test))]
     sizes = (256, 64, 64) if config["dry_run"] else (config["train_size"],
                                                     config["validation_size"], 2000)
     seeds = config["seed"] + np.arange(3)  # train, validation and test are separate draws
@@ -86,17 +85,19 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
         for cell in config["cells"]:
             # Model: the cell reads the sequence; its last state gives the answer.
             keras.utils.set_random_seed(config["seed"])
+            head = keras.layers.Dense(1) if regression else keras.layers.Dense(10, "softmax")
             model = keras.Sequential([keras.Input(train[0].shape[1:]),
-                                      CELLS[cell](config["units"]),
-                                      keras.layers.Dense(1) if regression
-                                      else keras.layers.Dense(10, "softmax")])
-            # Train: Adam with the gradient's norm clipped at 1, as is usual for RNNs.
+                                      CELLS[cell](config["units"]), head])
+            # Train: Adam with the gradient's norm clipped at 1, as is usual for RNNs, until
+            # the validation MSE is a tenth of SOLVED (the adding problem is learned).
             model.compile(keras.optimizers.Adam(config["lr"], clipnorm=1.0),
                           "mse" if regression else "sparse_categorical_crossentropy",
                           metrics=[] if regression else ["accuracy"])
+            done = keras.callbacks.LambdaCallback(on_epoch_end=lambda _, logs: setattr(
+                model, "stop_training", regression and logs["val_loss"] < SOLVED / 10))
             start = time.perf_counter()
-            history = model.fit(*train, validation_data=val, epochs=config["epochs"],
-                                batch_size=config["batch_size"], verbose=0).history
+            history = model.fit(*train, validation_data=val, epochs=config["epochs"], verbose=0,
+                                batch_size=config["batch_size"], callbacks=[done]).history
             seconds = time.perf_counter() - start
 
             # Evaluate: the test loss (MSE) or accuracy, and the curve.
@@ -108,9 +109,8 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
             print(labs.describe(rows[-1]), flush=True)
             panels[name][cell] = (steps * np.arange(1, len(history["val_loss"]) + 1),
                                   history["val_loss"])
-    labs.plot_curves(f"{output_dir}/curves.png", panels, "training steps",
-                     "validation MSE" if regression else "validation cross-entropy",
-                     log_y=True)
+    labs.plot_curves(f"{output_dir}/curves.png", panels, "training steps", "validation MSE"
+                     if regression else "validation cross-entropy", log_y=True)
     claim, holds = judge(config, rows)
     return labs.finish(output_dir, config, rows, claim, holds, task=config["task"],
                        val_loss=float(np.mean([row["val_loss"] for row in rows])))
