@@ -62,10 +62,13 @@ def write_card(folder, card):
 
 
 def save(model, folder, card):
-    """Saves `model` and its `card` (from `make_card`) into `folder`."""
+    """Saves `model`, without its augmentation (see `for_inference`), and
+    its `card` (from `make_card`) into `folder`."""
+    from kerasdl.models.classifiers import for_inference
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    model.save(folder / MODEL_FILE)
+    for_inference(model).save(folder / MODEL_FILE)
     write_card(folder, card)
     return folder
 

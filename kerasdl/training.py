@@ -11,6 +11,7 @@ from kerasdl.callbacks import EpochTimer, LearningCurves, StopOnNaN
 from kerasdl.callbacks.nan import diverged
 from kerasdl.callbacks.curves import read_history
 from kerasdl.errors import check_choice
+from kerasdl.models.classifiers import for_inference
 from kerasdl.names import SCHEDULES
 
 OPTIMIZERS = {
@@ -183,7 +184,7 @@ def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batc
                             return_dict=True)
     if not math.isfinite(result["loss"]):
         raise diverged("the test loss", "after training")
-    model.save(Path(output_dir) / "model.keras")
+    for_inference(model).save(Path(output_dir) / "model.keras")
     history = read_history(Path(output_dir) / "history.csv")
     return {
         **backend.describe(),

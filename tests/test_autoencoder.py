@@ -1,6 +1,8 @@
 """Autoencoders: the tied layer, the builders, greedy pretraining, the app."""
 
 import json
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -70,6 +72,18 @@ def test_tied_model_survives_save_and_load(tmp_path):
     for encode, decode in tied_pairs(loaded):
         assert decode.dense is encode
     assert loaded.count_params() == model.count_params()
+
+
+def test_tied_model_without_kerasdl_fails_naming_the_module_to_import(tmp_path):
+    build_autoencoder("dense", SHAPE, tied=True, **TINY).save(tmp_path / "tied.keras")
+    result = subprocess.run(
+        [sys.executable, "-c", "import keras\n"
+         f"keras.saving.load_model({str(tmp_path / 'tied.keras')!r})"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "Could not locate class 'DenseTranspose'" in result.stderr
+    assert "make sure they are all imported" in result.stderr
+    assert "'module': 'kerasdl.autoencoder'" in result.stderr
 
 
 def test_masking_noise_zeroes_the_rate_in_training_only():

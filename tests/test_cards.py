@@ -2,6 +2,8 @@
 refusing damaged or unsafe files, the shipped models and the catalog."""
 
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -161,6 +163,16 @@ def test_a_shipped_model_loads_by_name_and_matches_its_card():
     assert list(model.input_shape[1:]) == card["input_shape"] == [28, 28, 1]
     assert model.output_shape == (None, len(card["class_names"])) == (None, 10)
     assert model.count_params() == card["params"]
+
+
+def test_shipped_models_load_with_plain_keras_in_a_process_without_kerasdl():
+    paths = [str(folder / cards.MODEL_FILE) for folder in cards.find(cards.SHIPPED)]
+    code = (f"import sys, keras\nfor path in {paths!r}:\n    keras.saving.load_model(path)\n"
+            "print('kerasdl' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(paths) == 3 and result.stdout.split() == ["False"]
 
 
 def test_find_lists_only_the_folders_with_a_card_sorted(tmp_path):

@@ -72,6 +72,19 @@ def test_keras_file_loads_on_every_backend_with_the_same_predictions(saved, othe
     np.testing.assert_allclose(np.load(tmp_path / f"{other}.npy"), expected, atol=1e-5)
 
 
+def test_keras_file_loads_with_plain_keras_without_kerasdl(saved):
+    # The fixture's model augments with kerasdl's RandomShift; the file must not need it.
+    _, _, expected, tmp_path = saved
+    out = run_python(
+        "import sys, keras, numpy as np\n"
+        f"model = keras.saving.load_model({str(tmp_path / 'model' / cards.MODEL_FILE)!r})\n"
+        f"np.save({str(tmp_path / 'plain.npy')!r}, model.predict(np.load("
+        f"{str(tmp_path / 'x.npy')!r}), verbose=0))\n"
+        "print('kerasdl' in sys.modules)")
+    assert out.strip().splitlines()[-1] == "False"
+    np.testing.assert_allclose(np.load(tmp_path / "plain.npy"), expected, atol=1e-6)
+
+
 # Per format: the exported file, the runtime that runs it in a separate
 # process, and the code that does (reading x.npy, writing OUT).
 RUNTIMES = {

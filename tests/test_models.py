@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from kerasdl.errors import UsageError
-from kerasdl.models import CLASSIFIERS, build_classifier
+from kerasdl.models import CLASSIFIERS, build_classifier, for_inference
 from kerasdl.models.layers import RandomShift
 
 TINY = {
@@ -92,6 +92,21 @@ def test_augmentation_only_in_training():
     assert _layer_types(model)[:3] == ["RandomTranslation", "RandomZoom", "RandomRotation"]
     first = keras.ops.convert_to_numpy(model(X, training=False))
     np.testing.assert_allclose(first, keras.ops.convert_to_numpy(model(X, training=False)))
+
+
+@pytest.mark.parametrize("api", ["functional", "sequential"])
+def test_for_inference_replaces_the_augmentation_and_shares_the_rest(api):
+    model = build_classifier("mlp", (28, 28, 1), 10, augment=["shift", "zoom"], api=api,
+                             **TINY["mlp"])
+    plain = for_inference(model)
+    new, old = ([layer for layer in m.layers if not isinstance(layer, keras.layers.InputLayer)]
+                for m in (plain, model))
+    assert [type(layer).__name__ for layer in new[:2]] == ["Identity", "Identity"]
+    assert len(new) == len(old) and all(a is b for a, b in zip(new[2:], old[2:]))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(plain(X, training=False)),
+                               keras.ops.convert_to_numpy(model(X, training=False)))
+    unaugmented = build_classifier("mlp", (28, 28, 1), 10, api=api, **TINY["mlp"])
+    assert for_inference(unaugmented) is unaugmented
 
 
 @pytest.mark.parametrize("options,match", [

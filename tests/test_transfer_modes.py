@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from kerasdl import data, models, presets, transfer
+from kerasdl import cards, data, models, presets, transfer
 from kerasdl.errors import UsageError
 from kerasdl.transfer import modes
 
@@ -97,3 +97,25 @@ def test_modes_train_what_they_should_and_finished_runs_are_read_back(tmp_path, 
     again = transfer.train_modes(no_training, images, ("scratch", "finetune"), SETTINGS,
                                  tmp_path, "kerasdl run transfer")
     assert again == results
+
+
+def test_finetune_starts_from_the_frozen_weights_with_its_augmentation(tmp_path, tiny_split,
+                                                                       monkeypatch):
+    # The frozen run's file is saved without augmentation; finetune must put it back.
+    started, train_mode = {}, modes.train_mode
+
+    def record(model, run_dir, mode, *args):
+        started[mode] = [type(layer).__name__ for layer in model.layers], model.get_weights()
+        return train_mode(model, run_dir, mode, *args)
+
+    monkeypatch.setattr(modes, "train_mode", record)
+    transfer.train_modes(small_base, tiny_images(tiny_split), ("finetune",),
+                         {**SETTINGS, "augment": ["shift"], "labels_per_class": [5]}, tmp_path,
+                         "kerasdl run transfer")
+    kinds, weights = started["finetune"]
+    assert "RandomShift" in kinds and "RandomShift" in started["frozen"][0]
+    frozen, _ = cards.load(tmp_path / "5" / "frozen")
+    assert "RandomShift" not in [type(layer).__name__ for layer in frozen.layers]
+    assert len(weights) == len(frozen.get_weights())
+    for start, saved in zip(weights, frozen.get_weights()):
+        np.testing.assert_array_equal(start, saved)

@@ -7,5 +7,6 @@ from kerasdl.models.classifiers import (
     INITIALIZERS,
     augmentation_layers,
     build_classifier,
+    for_inference,
     precision,
 )

@@ -46,6 +46,21 @@ def augmentation_layers(names):
     """
     return [AUGMENTATIONS[check_choice("augmentation", name, AUGMENTATIONS)]()
             for name in names]
+
+
+def for_inference(model):
+    """`model` as it is saved: its augmentation layers, which pass images
+    through unchanged outside training, become `keras.layers.Identity`, so
+    that the file loads with `keras.saving.load_model` alone, without
+    kerasdl (whose `RandomShift` it would otherwise need). The other layers,
+    and so the weights, are `model`'s own; `model` itself when it has no
+    augmentation layer at its top level.
+    """
+    kinds = tuple(type(make()) for make in AUGMENTATIONS.values())
+    if not any(isinstance(layer, kinds) for layer in model.layers):
+        return model
+    return keras.models.clone_model(model, clone_function=lambda layer: layers.Identity(
+        name=layer.name) if isinstance(layer, kinds) else layer)
 PADDINGS = ("same", "valid")
 
 

@@ -65,15 +65,15 @@ def train_modes(load_base, images, modes, settings, output_dir, command):
         run_dir = Path(output_dir) / str(labels) / mode
         result = finished(run_dir)
         if result is None:
+            base = load_base(pretrained=mode == "frozen")
+            if mode == "frozen":
+                set_trainable(base, 0)
+            model = with_new_head(base, images.num_classes, settings["augment"],
+                                  settings["head_units"], settings["head_dropout"])
             if mode == "finetune":
-                model, _ = cards.load(run_dir.parent / "frozen")
+                # The frozen run's weights; its saved file lacks the augmentation.
+                model.set_weights(cards.load(run_dir.parent / "frozen")[0].get_weights())
                 set_trainable(base_of(model), settings["unfreeze_blocks"])
-            else:
-                base = load_base(pretrained=mode == "frozen")
-                if mode == "frozen":
-                    set_trainable(base, 0)
-                model = with_new_head(base, images.num_classes, settings["augment"],
-                                      settings["head_units"], settings["head_dropout"])
             train = labelled(images, labels, settings["seed"])
             result = train_mode(model, run_dir, mode, labels, train, images, settings, command)
         if mode in modes:
