@@ -49,3 +49,23 @@ def test_find_corpus(tmp_path, monkeypatch, toy_corpus):
     monkeypatch.setenv("KERASDL_DATA_DIR", str(tmp_path / "data"))
     path, source = text.find_corpus("text8")
     assert path.name == "combined.txt" and "not text8" in source
+
+
+@pytest.mark.parametrize("content,match", [
+    (b"", "holds no words"),
+    (b"  \n\t\n", "holds no words"),
+    (b"PK\x03\x04\x00\x00 some zipped words", "is binary, not a plain-text corpus"),
+    (bytes(range(128, 256)) * 4, "is binary, not a plain-text corpus"),
+])
+def test_an_empty_or_binary_corpus_is_one_line_naming_it(tmp_path, content, match):
+    path = tmp_path / "corpus.txt"
+    path.write_bytes(content)
+    with pytest.raises(UsageError, match=match) as error:
+        text.load_corpus(str(path), min_count=1)
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_little_bad_utf8_in_a_text_corpus_is_read(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_bytes(b"the cat sat on the mat caf\xe9 " * 20)
+    assert text.load_corpus(str(path), min_count=1).vocabulary.words[0] == "the"

@@ -34,7 +34,8 @@ def reading(path, what="the expected file", fix="replace it with a good copy, or
         raise
     except (OSError, EOFError, ValueError, KeyError, IndexError, zipfile.BadZipFile,
             pickle.UnpicklingError) as error:
-        raise UsageError(f"{path} is damaged or not {what} ({error})"
+        reason = " ".join(str(error).split())  # one line, though some errors span two
+        raise UsageError(f"{path} is damaged or not {what} ({reason})"
                          + (f"; {fix}" if fix else "")) from None
 
 

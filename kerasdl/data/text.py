@@ -48,13 +48,21 @@ class Vocabulary:
 def read_words(path, max_chars=None, block_chars=BLOCK_CHARS):
     """Yields the words of a text file as lists, one block of the file at a
     time, never splitting a word between blocks; only the first `max_chars`
-    characters when that is given (a word cut there is dropped)."""
+    characters when that is given (a word cut there is dropped).
+
+    Raises:
+        UsageError: when a block holds a NUL byte, or more than a tenth of
+            it is not UTF-8: the file is binary, not text.
+    """
     tail, left = "", max_chars
     with open(path, encoding="utf-8", errors="replace") as f:
         while left is None or left > 0:
             block = f.read(block_chars if left is None else min(block_chars, left))
             if not block:
                 break
+            if "\x00" in block or block.count("\ufffd") > len(block) / 10:
+                raise UsageError(f"{path} is binary, not a plain-text corpus; give a UTF-8 "
+                                 "text file")
             if left is not None:
                 left -= len(block)
             block = tail + block
@@ -82,11 +90,14 @@ def build_vocabulary(path, min_count, max_chars=None):
         A `Vocabulary`, most frequent word first (ties in first-seen order).
 
     Raises:
-        UsageError: when no word occurs `min_count` times.
+        UsageError: when the corpus is binary or empty, or no word occurs
+            `min_count` times.
     """
     counter = collections.Counter()
     for words in read_words(path, max_chars):
         counter.update(words)
+    if not counter:
+        raise UsageError(f"{path} holds no words; give a plain-text corpus")
     kept = [(w, c) for w, c in counter.most_common() if c >= min_count]
     if not kept:
         raise UsageError(f"No word of {path} occurs at least {min_count} times "
