@@ -58,3 +58,14 @@ def test_long_memory_dry_run_on_mnist_rows(tmp_path, has_mnist):
     metrics = dry_run(tmp_path, "--task", "mnist_rows", "--cells", "lstm")
     [row] = metrics["results"]
     assert row["task"] == "MNIST, 28 rows" and 0 <= row["test_accuracy"] <= 1
+
+
+def test_training_stops_once_the_validation_mse_is_a_tenth_of_solved(tmp_path, monkeypatch):
+    app = cli.load_app("long_memory")
+    flags = ["--backend", keras.backend.backend(), "--units", "4", "--lengths", "6",
+             "--cells", "gru", "--train-size", "100", "--validation-size", "20", "--epochs", "3"]
+    ran = app.main([*flags, "--output-dir", str(tmp_path / "all")])
+    assert ran["results"][0]["steps"] == 3 * 2  # 100 sequences in batches of 50
+    monkeypatch.setattr(app, "SOLVED", 1e9)  # every validation MSE counts as learned
+    stopped = app.main([*flags, "--output-dir", str(tmp_path / "stopped")])
+    assert stopped["results"][0]["steps"] == 2
