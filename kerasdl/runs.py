@@ -78,17 +78,19 @@ def _lock(output_dir):
     _held[key] = handle
 
 
-def prepare(output_dir, config, overwrite=False):
+def prepare(output_dir, config, overwrite=False, resumes=True):
     """Makes `output_dir` ready for a run of `config`.
 
     Args:
         output_dir: the run's folder.
         config: a JSON-serialisable dict of the settings that define the run.
         overwrite: replace a finished or different run in `output_dir`.
+        resumes: whether the app goes on from an interrupted run's backups;
+            when not, it starts that run again, and says so.
 
     Returns:
-        True when an interrupted run with the same config is resumed,
-        False for a new run.
+        True when an interrupted run with the same config is found (and
+        resumed, if the app `resumes`), False for a new run.
 
     Raises:
         UsageError: when `output_dir` cannot be made, when another process
@@ -127,7 +129,9 @@ def prepare(output_dir, config, overwrite=False):
                 f"({'; '.join(_differences(saved, config))}); rerun with the same "
                 "settings to resume it, or pass --overwrite to start afresh")
         else:
-            print(f"Resuming the interrupted run in {output_dir}", flush=True)
+            print(f"Resuming the interrupted run in {output_dir}" if resumes else
+                  f"Starting the interrupted run in {output_dir} again (this app does not "
+                  "resume)", flush=True)
             return True
     write_json(config_path, config)
     return False

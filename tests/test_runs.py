@@ -58,6 +58,9 @@ def test_resuming_says_so(tmp_path, capsys):
     assert capsys.readouterr().out == ""
     runs.prepare(tmp_path, CONFIG)
     assert capsys.readouterr().out == f"Resuming the interrupted run in {tmp_path}\n"
+    assert runs.prepare(tmp_path, CONFIG, resumes=False) is True
+    assert capsys.readouterr().out == (f"Starting the interrupted run in {tmp_path} again "
+                                       "(this app does not resume)\n")
 
 
 def test_overwrite_replaces_an_interrupted_run_with_other_settings(tmp_path):
