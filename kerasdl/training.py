@@ -161,7 +161,8 @@ def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batc
         train, validation, test: `(x, y)` pairs of arrays; `validation` may
             be `None`.
         output_dir: the folder for everything the run writes: the files of
-            `fit`, and `model.keras`, the final model.
+            `fit`, and `model.keras`, the final model; both models are saved
+            without augmentation (see `for_inference`).
         epochs, batch_size, patience, callbacks, verbose: see `fit`.
         optimizer, lr, schedule, warmup, head: see `compile_model`.
 
@@ -185,6 +186,9 @@ def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batc
     if not math.isfinite(result["loss"]):
         raise diverged("the test loss", "after training")
     for_inference(model).save(Path(output_dir) / "model.keras")
+    best = Path(output_dir) / "best.keras"  # saved by ModelCheckpoint, augmentation and all
+    if best.exists():
+        for_inference(keras.saving.load_model(best)).save(best)
     history = read_history(Path(output_dir) / "history.csv")
     return {
         **backend.describe(),

@@ -32,6 +32,12 @@ def test_classification_dry_run(tmp_path, has_mnist):
     card = cards.read_card(tmp_path)
     assert card["metrics"]["test_accuracy"] == metrics["test_accuracy"]
     assert card["command"].startswith("kerasdl run classification --dry-run")
+    # Its preset augments with kerasdl's RandomShift; plain Keras loads both models.
+    plain = subprocess.run([sys.executable, "-c", "import sys, keras\n" + "".join(
+        f"keras.saving.load_model({str(tmp_path / name)!r})\n"
+        for name in ("model.keras", "best.keras")) + "print('kerasdl' in sys.modules)"],
+        capture_output=True, text=True, timeout=300)
+    assert plain.stdout.split() == ["False"], plain.stderr[-2000:]
 
     with pytest.raises(UsageError, match="already holds a finished run"):
         dry_run("classification", tmp_path)
