@@ -7,8 +7,8 @@ import pytest
 from kerasdl import cli
 
 # Each app, and the fixture that skips it without its data.
-NEEDS = {"classification": "has_mnist", "gan": "has_mnist", "gnn": "has_planetoid",
-         "word2vec": "toy_corpus", "text_classification": "has_polarity",
+NEEDS = {"autoencoder": "has_mnist", "classification": "has_mnist", "gan": "has_mnist",
+         "gnn": "has_planetoid", "word2vec": "toy_corpus", "text_classification": "has_polarity",
          "long_memory": "tmp_path"}
 # The flags that keep a dry run short, for the apps that compare several models.
 SHORT = {"text_classification": ["--models", "bag,lstm", "--dim", "16", "--units", "8"],
