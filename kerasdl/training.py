@@ -7,7 +7,7 @@ from pathlib import Path
 import keras
 
 from kerasdl import backend
-from kerasdl.callbacks import EpochTimer, LearningCurves, StopOnNaN
+from kerasdl.callbacks import EpochTimer, InferenceCheckpoint, LearningCurves, StopOnNaN
 from kerasdl.callbacks.nan import diverged
 from kerasdl.callbacks.curves import read_history
 from kerasdl.errors import check_choice
@@ -98,8 +98,8 @@ def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patien
     With an `output_dir`, training state is backed up after every epoch
     (`backup/`), so the same call after an interruption resumes where it
     stopped, and `history.csv` (with each epoch's `seconds`),
-    `learning_curves.png` and `best.keras` (best `monitor` value) are
-    written there.
+    `learning_curves.png` and `best.keras` (the epoch of best `monitor`
+    value, saved without augmentation) are written there.
 
     Args:
         model: a compiled `keras.Model`.
@@ -112,8 +112,8 @@ def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patien
         patience: epochs without improvement of `monitor` before early
             stopping (the best weights are then restored); `None` for no
             early stopping.
-        monitor: the validation metric that picks the best epoch; Keras
-            maximises accuracies and minimises the rest.
+        monitor: the validation metric that picks the best epoch,
+            maximised if its name holds "accuracy" and minimised otherwise.
         callbacks: extra callbacks, run before the project's own.
         verbose: Keras' verbosity; by default a progress bar on a terminal
             and one line per epoch otherwise.
@@ -126,18 +126,19 @@ def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patien
         Diverged: when a loss, a metric or a weight becomes NaN or Inf.
     """
     all_callbacks = [*callbacks, EpochTimer(), StopOnNaN()]
+    mode = "max" if "accuracy" in monitor else "min"
     if output_dir is not None:
         output_dir = Path(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         all_callbacks += [keras.callbacks.BackupAndRestore(str(output_dir / "backup")),
                           LearningCurves(output_dir)]
         if validation is not None:
-            all_callbacks.append(keras.callbacks.ModelCheckpoint(
-                str(output_dir / "best.keras"), monitor=monitor,
+            all_callbacks.append(InferenceCheckpoint(
+                str(output_dir / "best.keras"), monitor=monitor, mode=mode,
                 save_best_only=True))
     if patience and validation is not None:
         all_callbacks.append(keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=patience, restore_best_weights=True))
+            monitor=monitor, mode=mode, patience=patience, restore_best_weights=True))
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     return model.fit(*train, validation_data=validation, epochs=epochs,
@@ -186,9 +187,6 @@ def fit_and_evaluate(model, train, validation, test, *, output_dir, epochs, batc
     if not math.isfinite(result["loss"]):
         raise diverged("the test loss", "after training")
     for_inference(model).save(Path(output_dir) / "model.keras")
-    best = Path(output_dir) / "best.keras"  # saved by ModelCheckpoint, augmentation and all
-    if best.exists():
-        for_inference(keras.saving.load_model(best)).save(best)
     history = read_history(Path(output_dir) / "history.csv")
     return {
         **backend.describe(),
