@@ -25,14 +25,15 @@ from kerasdl.models.layers import RandomShift
 from kerasdl.names import HEADS, PRECISIONS
 
 INITIALIZERS = {"glorot": "glorot_uniform", "he": "he_normal"}
-AUGMENTATIONS = {
-    "flip": lambda: layers.RandomFlip("horizontal"),
-    "shift": lambda: RandomShift(2),  # whole pixels; cheap on every backend
-    "translate": lambda: layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
-    "zoom": lambda: layers.RandomZoom(0.1, fill_mode="constant"),
-    "rotate": lambda: layers.RandomRotation(0.04, fill_mode="constant"),  # up to 15 degrees
-    "contrast": lambda: layers.RandomContrast(0.2),
-    "brightness": lambda: layers.RandomBrightness(0.2, value_range=(0.0, 1.0)),
+AUGMENTATIONS = {  # name: (layer class, its options)
+    "flip": (layers.RandomFlip, {"mode": "horizontal"}),
+    "shift": (RandomShift, {"max_shift": 2}),  # whole pixels; cheap on every backend
+    "translate": (layers.RandomTranslation, {"height_factor": 0.1, "width_factor": 0.1,
+                                             "fill_mode": "constant"}),
+    "zoom": (layers.RandomZoom, {"height_factor": 0.1, "fill_mode": "constant"}),
+    "rotate": (layers.RandomRotation, {"factor": 0.04, "fill_mode": "constant"}),  # 15 degrees
+    "contrast": (layers.RandomContrast, {"factor": 0.2}),
+    "brightness": (layers.RandomBrightness, {"factor": 0.2, "value_range": (0.0, 1.0)}),
 }
 APIS = ("functional", "sequential")
 
@@ -44,8 +45,11 @@ def augmentation_layers(names):
     Raises:
         UsageError: for an unknown name.
     """
-    return [AUGMENTATIONS[check_choice("augmentation", name, AUGMENTATIONS)]()
-            for name in names]
+    made = []
+    for name in names:
+        kind, options = AUGMENTATIONS[check_choice("augmentation", name, AUGMENTATIONS)]
+        made.append(kind(**options))
+    return made
 
 
 def for_inference(model):
@@ -56,7 +60,7 @@ def for_inference(model):
     and so the weights, are `model`'s own; `model` itself when it has no
     augmentation layer at its top level.
     """
-    kinds = tuple(type(make()) for make in AUGMENTATIONS.values())
+    kinds = tuple(kind for kind, _ in AUGMENTATIONS.values())
     if not any(isinstance(layer, kinds) for layer in model.layers):
         return model
     return keras.models.clone_model(model, clone_function=lambda layer: layers.Identity(
