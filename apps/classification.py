@@ -83,7 +83,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: train, validation (split off train, seeded) and test splits.
     images = data.load_run_images(config)
     print(images.summary(), flush=True)
-    resumed = runs.prepare(output_dir, config, overwrite)
+    resumed = runs.prepare(output_dir, config, overwrite, resumes=True)
     keras.utils.set_random_seed(config["seed"])
 
     # Model: a builder from `kerasdl/models/classifiers.py`; its summary

@@ -92,7 +92,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: the whole graph; the splits are sets of node ids.
     graph = load_graph(config["dataset"])
     print(graph.summary(), flush=True)
-    runs.prepare(output_dir, config, overwrite, resumes=False)
+    runs.prepare(output_dir, config, overwrite)
     train, val, test = ((ids, graph.labels[ids]) for ids in (graph.train, graph.val, graph.test))
 
     # Model and train: from each seed, full-batch steps on the labelled

@@ -73,7 +73,7 @@ def tasks(config):
 def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     """Trains each cell on each task as `config` says, in `output_dir`, and
     returns the metrics."""
-    runs.prepare(output_dir, config, overwrite, resumes=False)
+    runs.prepare(output_dir, config, overwrite)
     regression = config["task"] == "adding"
     rows, panels = [], {}
     for name, train, val, test in tasks(config):

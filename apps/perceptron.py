@@ -58,7 +58,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: MNIST's zeros and ones, flattened, labels -1 (zero) and +1 (one).
     digits = data.load_run_images(config).select_classes([0, 1], "mnist 0 vs 1")
     print(digits.summary(), flush=True)
-    runs.prepare(output_dir, config, overwrite, resumes=False)
+    runs.prepare(output_dir, config, overwrite)
     keras.utils.set_random_seed(config["seed"])
 
     def flat(x, y):

@@ -77,7 +77,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     corpus = text.load_corpus(config["corpus"], config["min_count"],
                               presets.WORD2VEC_DRY_RUN["chars"] if config["dry_run"] else None)
     print(corpus.summary(), flush=True)
-    resumed = runs.prepare(output_dir, config, overwrite)
+    resumed = runs.prepare(output_dir, config, overwrite, resumes=True)
     keras.utils.set_random_seed(config["seed"])
     stream = batches.Word2VecBatches(
         corpus.tokens, corpus.vocabulary.counts, config["arch"], config["window"],

@@ -78,7 +78,7 @@ def _lock(output_dir):
     _held[key] = handle
 
 
-def prepare(output_dir, config, overwrite=False, resumes=True):
+def prepare(output_dir, config, overwrite=False, resumes=False):
     """Makes `output_dir` ready for a run of `config`.
 
     Args:

@@ -56,9 +56,9 @@ def test_an_empty_folder_is_a_new_run_and_parents_are_made(tmp_path):
 def test_resuming_says_so(tmp_path, capsys):
     runs.prepare(tmp_path, CONFIG)
     assert capsys.readouterr().out == ""
-    runs.prepare(tmp_path, CONFIG)
+    runs.prepare(tmp_path, CONFIG, resumes=True)
     assert capsys.readouterr().out == f"Resuming the interrupted run in {tmp_path}\n"
-    assert runs.prepare(tmp_path, CONFIG, resumes=False) is True
+    assert runs.prepare(tmp_path, CONFIG) is True
     assert capsys.readouterr().out == (f"Starting the interrupted run in {tmp_path} again "
                                        "(this app does not resume)\n")
 
