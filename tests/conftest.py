@@ -1,6 +1,7 @@
 """Shared fixtures. The backend is fixed per process by $KERAS_BACKEND:
 `tests/run.sh` runs this suite once per backend."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -27,11 +28,35 @@ def tiny_split():
     return make(256), make(64), make(64)
 
 
+def local_mnist():
+    """Whether $KERASDL_DATA_DIR holds MNIST (else the loaders download it,
+    or fall back to scikit-learn's digits)."""
+    return (Path(os.environ.get("KERASDL_DATA_DIR", "/nonexistent"))
+            / "keras-datasets" / "mnist.npz").exists()
+
+
 @pytest.fixture
 def has_mnist():
+    """MNIST, or what a newcomer without it gets: a download, or else the
+    offline fallback, scikit-learn's digits (in the `dev` extra)."""
+    if not local_mnist() and importlib.util.find_spec("sklearn") is None:
+        pytest.skip("needs $KERASDL_DATA_DIR with keras-datasets/mnist.npz, or scikit-learn")
+
+
+@pytest.fixture
+def full_mnist():
+    """For tests that need MNIST itself: the offline fallback is another,
+    much smaller dataset."""
+    if not local_mnist():
+        pytest.skip("needs MNIST itself in $KERASDL_DATA_DIR/keras-datasets/mnist.npz "
+                    "(the offline fallback is another dataset)")
+
+
+@pytest.fixture
+def has_fashion_mnist():
     if not (Path(os.environ.get("KERASDL_DATA_DIR", "/nonexistent"))
-            / "keras-datasets" / "mnist.npz").exists():
-        pytest.skip("needs $KERASDL_DATA_DIR with keras-datasets/mnist.npz")
+            / "keras-datasets" / "fashion-mnist").exists():
+        pytest.skip("needs $KERASDL_DATA_DIR with keras-datasets/fashion-mnist/")
 
 
 @pytest.fixture

@@ -45,6 +45,18 @@ def test_classification_dry_run(tmp_path, has_mnist):
     assert again["model"] == "mlp"
 
 
+def test_classification_dry_run_on_the_offline_fallback(tmp_path, monkeypatch):
+    """What a newcomer without the data and offline gets: scikit-learn's
+    digits, said to be not MNIST."""
+    pytest.importorskip("sklearn")
+    monkeypatch.setenv("KERASDL_DATA_DIR", str(tmp_path / "no-data"))
+    monkeypatch.setitem(data.images.IMAGE_DATASETS["mnist"], "download", lambda: None)
+    with pytest.warns(UserWarning, match="falling back to scikit-learn"):
+        metrics = dry_run("classification", tmp_path / "run")
+    assert "NOT MNIST" in metrics["data_source"]
+    assert 0 <= metrics["test_accuracy"] <= 1 and metrics["epochs_run"] == 1
+
+
 def test_classification_dry_run_in_mixed_precision(tmp_path, has_mnist):
     metrics = dry_run("classification", tmp_path, "--precision", "mixed_bfloat16")
     config = json.loads((tmp_path / "config.json").read_text())

@@ -9,7 +9,7 @@ from kerasdl.data import images, load_images
 from kerasdl.errors import UsageError
 
 
-def test_mnist_from_the_data_directory(has_mnist):
+def test_mnist_from_the_data_directory(full_mnist):
     data = load_images("mnist", validation_size=5000, seed=1)
     assert data.source.endswith("mnist.npz")
     assert data.x_train.shape == (55000, 28, 28, 1) and data.x_train.dtype == np.float32
@@ -24,7 +24,7 @@ def test_mnist_from_the_data_directory(has_mnist):
     assert set(np.unique(data.y_val)) == set(range(10))
 
 
-def test_validation_split_is_seeded(has_mnist):
+def test_validation_split_is_seeded(full_mnist):
     a = load_images("mnist", validation_size=0.1, seed=3)
     b = load_images("mnist", validation_size=0.1, seed=3)
     c = load_images("mnist", validation_size=0.1, seed=4)
@@ -33,7 +33,7 @@ def test_validation_split_is_seeded(has_mnist):
     assert not np.array_equal(a.x_val, c.x_val)
 
 
-def test_fashion_mnist_reads_the_idx_files(has_mnist):
+def test_fashion_mnist_reads_the_idx_files(has_fashion_mnist):
     data = load_images("fashion_mnist", validation_size=100)
     assert data.x_train.shape == (59900, 28, 28, 1)
     assert data.class_names[9] == "Ankle boot"

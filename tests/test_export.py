@@ -191,7 +191,7 @@ def test_models_lists_the_shipped_models_by_default(tmp_path):
     assert other.returncode == 0 and other.stdout == cards.catalog(tmp_path)
 
 
-def test_predict_reads_real_digits_right(tmp_path, has_mnist):
+def test_predict_reads_real_digits_right(tmp_path, full_mnist):
     mnist = data.load_task("mnist")
     picked = [int(np.flatnonzero(mnist.y_test == digit)[0]) for digit in range(10)]
     paths = []

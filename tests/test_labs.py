@@ -1,8 +1,6 @@
 """The labs: a dry run of each, and the pieces their claims rest on."""
 
 import json
-import os
-from pathlib import Path
 from types import SimpleNamespace
 
 import keras
@@ -26,13 +24,6 @@ PLOTS = {
     "memorisation": ["accuracy.png"],
     "augmentation_vs_regularisation": ["curves.png"],
 }
-
-
-@pytest.fixture
-def has_fashion_mnist():
-    if not (Path(os.environ.get("KERASDL_DATA_DIR", "/nonexistent"))
-            / "keras-datasets" / "fashion-mnist").exists():
-        pytest.skip("needs $KERASDL_DATA_DIR with keras-datasets/fashion-mnist/")
 
 
 @pytest.mark.parametrize("name", sorted(PLOTS))

@@ -153,7 +153,7 @@ def test_bad_transfer_input(args, expected):
     assert expected in result.stderr
 
 
-def test_shipped_base_loads_and_classifies_on_this_backend(has_mnist):
+def test_shipped_base_loads_and_classifies_on_this_backend(full_mnist):
     folder = cards.shipped("mnist_0_4_vgg")
     assert (folder / cards.MODEL_FILE).stat().st_size < 5 * 2**20
     model, card = cards.load(folder)
