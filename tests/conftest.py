@@ -89,3 +89,30 @@ def toy_corpus(tmp_path):
     path = tmp_path / "toy.txt"
     path.write_text(" ".join(words) + "\n")
     return path
+
+
+def _figures(value, path=""):
+    """The numbers in a run's metrics, by their key path, but for those that
+    measure time, speed or memory."""
+    if isinstance(value, dict):
+        return {key: number for k, v in value.items()
+                for key, number in _figures(v, f"{path}/{k}").items()}
+    if isinstance(value, list):
+        return {key: number for i, v in enumerate(value)
+                for key, number in _figures(v, f"{path}/{i}").items()}
+    timing = any(word in path for word in ("seconds", "per_second", "rss", "time"))
+    return {path: value} if isinstance(value, (int, float)) and not timing else {}
+
+
+@pytest.fixture
+def assert_same_figures():
+    """Asserts that two runs' metrics hold the same numbers within 1e-6,
+    times and memory aside (determinism)."""
+
+    def check(first, second):
+        first, second = _figures(first), _figures(second)
+        assert first.keys() == second.keys() and len(first) > 3
+        for key in first:
+            assert second[key] == pytest.approx(first[key], abs=1e-6), key
+
+    return check

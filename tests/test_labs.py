@@ -27,12 +27,16 @@ PLOTS = {
 
 
 @pytest.mark.parametrize("name", sorted(PLOTS))
-def test_lab_dry_run(name, tmp_path, request):
+def test_lab_dry_run(name, tmp_path, request, assert_same_figures):
     app = cli.load_app(name)
     request.getfixturevalue("has_fashion_mnist" if "fashion_mnist" in app.PRESETS
                             else "has_mnist")
-    metrics = app.main(["--dry-run", "--backend", keras.backend.backend(),
-                        "--output-dir", str(tmp_path)])
+
+    def dry_run(output_dir):
+        return app.main(["--dry-run", "--backend", keras.backend.backend(),
+                         "--output-dir", str(output_dir)])
+
+    metrics = dry_run(tmp_path)
     assert json.loads((tmp_path / "metrics.json").read_text()) == json.loads(
         json.dumps(metrics))
     assert metrics["app"] == name and metrics["backend"] == keras.backend.backend()
@@ -45,6 +49,8 @@ def test_lab_dry_run(name, tmp_path, request):
         metrics["results"]) + 1
     for plot in PLOTS[name]:
         assert (tmp_path / plot).stat().st_size > 5000, plot
+    # Determinism: the same dry run again gives the same figures.
+    assert_same_figures(metrics, dry_run(tmp_path / "again"))
 
 
 def test_backprop_gradients_match_autodiff_and_finite_differences():
