@@ -63,3 +63,56 @@ def report_claims(rows, path, seconds="wall_seconds"):
         print(f"| `{row['command']}` | {row[seconds]} | {row['claim']} | "
               f"{'yes' if row['holds'] else '**no**'} |")
     return 0 if all(row["holds"] for row in rows) else 1
+
+
+def keras_io_convnet(keras, input_shape, num_classes):
+    """The reference model of keras-io's "Simple MNIST convnet" example."""
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input(input_shape),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dropout(0.5),
+        layers.Dense(num_classes, activation="softmax"),
+    ])
+
+
+def train_keras_io_reference(keras, mnist, callbacks=()):
+    """Trains `keras_io_convnet` as keras-io's example does (Adam, batch
+    128, 15 epochs, `validation_split=0.1` of the whole training set), from
+    seed 0, on an `ImageData` of MNIST.
+
+    Returns:
+        The trained model.
+    """
+    import numpy as np
+
+    keras.utils.set_random_seed(0)
+    model = keras_io_convnet(keras, mnist.input_shape, mnist.num_classes)
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam",
+                  metrics=["accuracy"])
+    model.fit(np.concatenate([mnist.x_train, mnist.x_val]),
+              np.concatenate([mnist.y_train, mnist.y_val]), batch_size=128, epochs=15,
+              validation_split=0.1, callbacks=list(callbacks), verbose=0)
+    return model
+
+
+def backend_and_root(doc):
+    """Parses a script's `--backend` and `--root` (where results go), and
+    selects the backend before Keras is imported.
+
+    Returns:
+        `(args, backend_name)`.
+    """
+    import argparse
+
+    from kerasdl import flags
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--backend", choices=flags.BACKENDS, default=None)
+    parser.add_argument("--root", type=Path, default=Path("runs/benchmarks"))
+    args = parser.parse_args()
+    return args, flags.use_backend(args.backend)

@@ -9,41 +9,19 @@ Prints a markdown table for BENCHMARKS.md; exits 1 if the default recipe
 does not reach 99.0% sooner than the reference.
 """
 
-import argparse
 import json
 import shutil
 import sys
-from pathlib import Path
 
-import numpy as np
-from _common import hardware
+from _common import backend_and_root, hardware, train_keras_io_reference
 
-from kerasdl import flags, presets
+from kerasdl import presets
 
 TARGETS = (0.990, 0.993)
 
 
-def keras_io_convnet(keras, input_shape, num_classes):
-    """The reference model of keras-io's "Simple MNIST convnet" example."""
-    layers = keras.layers
-    return keras.Sequential([
-        keras.Input(input_shape),
-        layers.Conv2D(32, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dropout(0.5),
-        layers.Dense(num_classes, activation="softmax"),
-    ])
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=flags.BACKENDS, default=None)
-    parser.add_argument("--root", type=Path, default=Path("runs/benchmarks"))
-    args = parser.parse_args()
-    backend_name = flags.use_backend(args.backend)
+    args, backend_name = backend_and_root(__doc__)
 
     import keras
 
@@ -71,15 +49,8 @@ def main():
 
     print("== keras-io Simple MNIST convnet (Adam, batch 128, 15 epochs, "
           "validation_split 0.1)", flush=True)
-    keras.utils.set_random_seed(0)
-    reference = keras_io_convnet(keras, mnist.input_shape, mnist.num_classes)
-    reference.compile(loss="sparse_categorical_crossentropy", optimizer="adam",
-                      metrics=["accuracy"])
     theirs = TimeToAccuracy(*test, targets=TARGETS)
-    x_all = np.concatenate([mnist.x_train, mnist.x_val])
-    y_all = np.concatenate([mnist.y_train, mnist.y_val])
-    reference.fit(x_all, y_all, batch_size=128, epochs=15, validation_split=0.1,
-                  callbacks=[theirs], verbose=0)
+    train_keras_io_reference(keras, mnist, callbacks=[theirs])
     results["keras-io reference"] = theirs
 
     device = backend.device_info()

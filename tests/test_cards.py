@@ -153,7 +153,7 @@ def test_shipped_models_come_with_the_package():
     assert cards.shipped("nope") is None
     assert cards.shipped("README.md") is None  # a file there, not a model
     assert {path.name for path in cards.find(cards.SHIPPED)} >= {
-        "mnist_vgg", "mnist_0_4_vgg", "fashion_mnist_vgg"}
+        "mnist_vgg", "mnist_vgg_robust", "mnist_0_4_vgg", "fashion_mnist_vgg"}
 
 
 def test_a_shipped_model_loads_by_name_and_matches_its_card():
@@ -172,7 +172,7 @@ def test_shipped_models_load_with_plain_keras_in_a_process_without_kerasdl():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert len(paths) == 3 and result.stdout.split() == ["False"]
+    assert len(paths) == 4 and result.stdout.split() == ["False"]
 
 
 def test_find_lists_only_the_folders_with_a_card_sorted(tmp_path):

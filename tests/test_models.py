@@ -96,13 +96,13 @@ def test_augmentation_only_in_training():
 
 @pytest.mark.parametrize("api", ["functional", "sequential"])
 def test_for_inference_replaces_the_augmentation_and_shares_the_rest(api):
-    model = build_classifier("mlp", (28, 28, 1), 10, augment=["shift", "zoom"], api=api,
-                             **TINY["mlp"])
+    model = build_classifier("mlp", (28, 28, 1), 10, augment=["shift", "zoom", "noise"],
+                             api=api, **TINY["mlp"])
     plain = for_inference(model)
     new, old = ([layer for layer in m.layers if not isinstance(layer, keras.layers.InputLayer)]
                 for m in (plain, model))
-    assert [type(layer).__name__ for layer in new[:2]] == ["Identity", "Identity"]
-    assert len(new) == len(old) and all(a is b for a, b in zip(new[2:], old[2:]))
+    assert [type(layer).__name__ for layer in new[:3]] == ["Identity"] * 3
+    assert len(new) == len(old) and all(a is b for a, b in zip(new[3:], old[3:]))
     np.testing.assert_allclose(keras.ops.convert_to_numpy(plain(X, training=False)),
                                keras.ops.convert_to_numpy(model(X, training=False)))
     unaugmented = build_classifier("mlp", (28, 28, 1), 10, api=api, **TINY["mlp"])

@@ -34,6 +34,7 @@ AUGMENTATIONS = {  # name: (layer class, its options)
     "rotate": (layers.RandomRotation, {"factor": 0.04, "fill_mode": "constant"}),  # 15 degrees
     "contrast": (layers.RandomContrast, {"factor": 0.2}),
     "brightness": (layers.RandomBrightness, {"factor": 0.2, "value_range": (0.0, 1.0)}),
+    "noise": (layers.GaussianNoise, {"stddev": 0.2}),
 }
 APIS = ("functional", "sequential")
 
