@@ -65,6 +65,27 @@ def _about_centre(linear, shape):
     return np.concatenate([linear, shift[..., None]], axis=-1)
 
 
+def _shifts(rows, cols, zoom=1.0):
+    """2x3 matrices for `_warp` that read the input at `zoom * (row, col)`
+    moved by `(rows[i], cols[i])`: one per image."""
+    maps = np.zeros((len(rows), 2, 3))
+    maps[:, 0, 0] = maps[:, 1, 1] = zoom
+    maps[:, 0, 2], maps[:, 1, 2] = rows, cols
+    return maps
+
+
+def _neighbour(padded, dr, dc):
+    """The `(n, h, w)` view of `padded` (padded by 1 on each side of `h` and
+    `w`) shifted by `(dr, dc)`: pixel (row, col) of the view is (row + dr,
+    col + dc) of the image."""
+    h, w = padded.shape[1] - 2, padded.shape[2] - 2
+    return padded[:, 1 + dr: 1 + dr + h, 1 + dc: 1 + dc + w]
+
+
+def _pad1(images, mode="constant"):
+    return np.pad(images, ((0, 0), (1, 1), (1, 1)), mode=mode)
+
+
 def _signs(rng, n):
     return rng.choice([-1.0, 1.0], n)
 
@@ -111,10 +132,7 @@ def motion_blur(images, severity, rng):
     weights = np.exp(-steps ** 2 / (2 * sigma ** 2))
     out = np.zeros_like(images)
     for step, weight in zip(steps, weights / weights.sum()):
-        shift = np.zeros((len(images), 2, 3))
-        shift[:, 0, 0] = shift[:, 1, 1] = 1
-        shift[:, 0, 2], shift[:, 1, 2] = -step * np.sin(angle), -step * np.cos(angle)
-        out += weight * _warp(images, shift)
+        out += weight * _warp(images, _shifts(-step * np.sin(angle), -step * np.cos(angle)))
     return out
 
 
@@ -143,10 +161,8 @@ def rotate(images, severity, rng):
 
 def translate(images, severity, rng):
     """A shift by `severity` pixels along each axis, in random directions."""
-    shift = np.zeros((len(images), 2, 3))
-    shift[:, 0, 0] = shift[:, 1, 1] = 1
-    shift[:, 0, 2], shift[:, 1, 2] = (severity * _signs(rng, len(images)) for _ in range(2))
-    return _warp(images, shift)
+    rows, cols = (severity * _signs(rng, len(images)) for _ in range(2))
+    return _warp(images, _shifts(rows, cols))
 
 
 def brightness(images, severity, rng):
@@ -161,11 +177,9 @@ def _fractal(rng, n, size, decay):
     cells, amplitude = 2, 1.0
     while cells <= size:
         grid = rng.uniform(-1, 1, (n, cells + 1, cells + 1))
-        scale_map = np.zeros((n, 2, 3))
-        scale_map[:, 0, 0] = scale_map[:, 1, 1] = cells / (size - 1)
         padded = np.zeros((n, size, size))
         padded[:, :cells + 1, :cells + 1] = grid
-        out += amplitude * _warp(padded, scale_map)
+        out += amplitude * _warp(padded, _shifts(np.zeros(n), np.zeros(n), cells / (size - 1)))
         cells, amplitude = cells * 2, amplitude / decay
     out -= out.min(axis=(1, 2), keepdims=True)
     return out / out.max(axis=(1, 2), keepdims=True)
@@ -239,28 +253,25 @@ def canny_edges(images, severity, rng):
     """The image replaced by its edges (Canny: smooth, take gradients, keep
     local maxima across the edge, keep strong edges and the weak ones that
     touch them)."""
-    smooth = _gaussian_blur(images, 1.0)
-    padded = np.pad(smooth, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    padded = _pad1(_gaussian_blur(images, 1.0), mode="edge")
 
     def at(dr, dc):
-        return padded[:, 1 + dr: padded.shape[1] - 1 + dr, 1 + dc: padded.shape[2] - 1 + dc]
+        return _neighbour(padded, dr, dc)
 
     gr = (at(1, -1) + 2 * at(1, 0) + at(1, 1)) - (at(-1, -1) + 2 * at(-1, 0) + at(-1, 1))
     gc = (at(-1, 1) + 2 * at(0, 1) + at(1, 1)) - (at(-1, -1) + 2 * at(0, -1) + at(1, -1))
     magnitude = np.hypot(gr, gc)
     direction = (np.round(np.arctan2(gr, gc) / (np.pi / 4)) % 4).astype(int)
-    padded_m = np.pad(magnitude, ((0, 0), (1, 1), (1, 1)))
-    h, w = images.shape[1:]
+    padded_m = _pad1(magnitude)
     peak = np.zeros_like(magnitude, dtype=bool)
     for k, (dr, dc) in enumerate(((0, 1), (1, 1), (1, 0), (1, -1))):
-        ahead = padded_m[:, 1 + dr: 1 + dr + h, 1 + dc: 1 + dc + w]
-        behind = padded_m[:, 1 - dr: 1 - dr + h, 1 - dc: 1 - dc + w]
-        peak |= (direction == k) & (magnitude >= ahead) & (magnitude >= behind)
+        peak |= ((direction == k) & (magnitude >= _neighbour(padded_m, dr, dc))
+                 & (magnitude >= _neighbour(padded_m, -dr, -dc)))
     strong, weak = peak & (magnitude >= 0.2), peak & (magnitude >= 0.1)
     edges = strong
     while True:
-        grown = np.pad(edges, ((0, 0), (1, 1), (1, 1)))
-        grown = np.any([grown[:, 1 + dr: 1 + dr + h, 1 + dc: 1 + dc + w]
+        padded_e = _pad1(edges)
+        grown = np.any([_neighbour(padded_e, dr, dc)
                         for dr in (-1, 0, 1) for dc in (-1, 0, 1)], axis=0) & weak
         if (grown == edges).all():
             return edges.astype(float)
