@@ -28,11 +28,15 @@ def tiny_split():
     return make(256), make(64), make(64)
 
 
+def in_data_dir(*parts):
+    """Whether $KERASDL_DATA_DIR holds the file or folder `parts`."""
+    return Path(os.environ.get("KERASDL_DATA_DIR", "/nonexistent"), *parts).exists()
+
+
 def local_mnist():
     """Whether $KERASDL_DATA_DIR holds MNIST (else the loaders download it,
     or fall back to scikit-learn's digits)."""
-    return (Path(os.environ.get("KERASDL_DATA_DIR", "/nonexistent"))
-            / "keras-datasets" / "mnist.npz").exists()
+    return in_data_dir("keras-datasets", "mnist.npz")
 
 
 @pytest.fixture
@@ -54,22 +58,19 @@ def full_mnist():
 
 @pytest.fixture
 def has_fashion_mnist():
-    if not (Path(os.environ.get("KERASDL_DATA_DIR", "/nonexistent"))
-            / "keras-datasets" / "fashion-mnist").exists():
+    if not in_data_dir("keras-datasets", "fashion-mnist"):
         pytest.skip("needs $KERASDL_DATA_DIR with keras-datasets/fashion-mnist/")
 
 
 @pytest.fixture
 def has_planetoid():
-    if not (Path(os.environ.get("KERASDL_DATA_DIR", "/nonexistent"))
-            / "planetoid" / "ind.cora.x").exists():
+    if not in_data_dir("planetoid", "ind.cora.x"):
         pytest.skip("needs $KERASDL_DATA_DIR with planetoid/")
 
 
 @pytest.fixture
 def has_polarity():
-    if not (Path(os.environ.get("KERASDL_DATA_DIR", "/nonexistent"))
-            / "text" / "rt-polarity.pos").exists():
+    if not in_data_dir("text", "rt-polarity.pos"):
         pytest.skip("needs $KERASDL_DATA_DIR with text/rt-polarity.{pos,neg}")
 
 
