@@ -63,15 +63,19 @@ def train(model, optimizer, train, test, *, epochs, batch_size, validation=None,
         `fit` ("loss", "accuracy", and "val_..." with a validation set),
         and the accuracy on `test`.
     """
-    callbacks = list(callbacks)
-    if progress:
-        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: print(
-            f"{progress}: epoch {epoch + 1}/{epochs}, {describe(logs)}", flush=True)))
+    callbacks = list(callbacks) + ([progress_printer(progress, epochs)] if progress else [])
     model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(*train, validation_data=validation, epochs=epochs,
                         batch_size=batch_size, validation_batch_size=1000,
                         callbacks=callbacks, verbose=0).history
     return history, test_accuracy(model, *test)
+
+
+def progress_printer(name, epochs):
+    """A callback that prints `name`, the epoch of `epochs` and its figures
+    after each epoch."""
+    return keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: print(
+        f"{name}: epoch {epoch + 1}/{epochs}, {describe(logs)}", flush=True))
 
 
 def test_accuracy(model, x, y):

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
-def image_grid(rows, path, row_titles=None, title=None):
+def image_grid(rows, path, row_titles=None, title=None, captions=None):
     """Writes a grid of images to a PNG, one row per array.
 
     Args:
@@ -17,9 +17,12 @@ def image_grid(rows, path, row_titles=None, title=None):
         path: where to write the PNG.
         row_titles: a label for each row, or `None`.
         title: the figure title, or `None`.
+        captions: a text under each image, as rows of `n` strings (a row may
+            be `None`), or `None`.
     """
     n = len(rows[0])
-    fig = Figure(figsize=(n * 0.8 + 1.2, len(rows) * 0.85 + 0.4), layout="constrained")
+    fig = Figure(figsize=(n * 0.8 + 1.2, len(rows) * (1.05 if captions else 0.85) + 0.4),
+                 layout="constrained")
     axes = fig.subplots(len(rows), n, squeeze=False)
     for r, images in enumerate(rows):
         for c in range(n):
@@ -29,11 +32,33 @@ def image_grid(rows, path, row_titles=None, title=None):
             axes[r, c].imshow(image, cmap="gray", vmin=0, vmax=1)
             axes[r, c].set_xticks([])
             axes[r, c].set_yticks([])
+            if captions and captions[r] is not None:
+                axes[r, c].set_xlabel(captions[r][c], fontsize="small")
         if row_titles:
             axes[r, 0].set_ylabel(row_titles[r], rotation=0, ha="right", va="center")
     if title:
         fig.suptitle(title)
     fig.savefig(path, dpi=100)
+
+
+def attack_grid(clean, attacked, predict, path, titles, title=None):
+    """Writes a grid of images and their attacked versions, with what a
+    model predicts under each: a row of clean images, a row of the first
+    attack's change (grey is none), and a row per attack.
+
+    Args:
+        clean: images `(n, height, width[, channels])` in [0, 1].
+        attacked: a list of arrays like `clean`, one per attack.
+        predict: a function from images to the predicted class names.
+        path: where to write the PNG.
+        titles: a label for each attack's row.
+        title: the figure title, or `None`.
+    """
+    change = attacked[0] - clean
+    scale = 2 * max(float(np.abs(change).max()), 1e-12)
+    captions = [predict(clean), None, *map(predict, attacked)]
+    image_grid([clean, 0.5 + change / scale, *attacked], path,
+               ["clean", "change", *titles], title, captions)
 
 
 def pca_2d(x):

@@ -66,6 +66,18 @@ def test_bad_word2vec_input(args, expected):
 
 
 @pytest.mark.parametrize("args,expected", [
+    (["--epsilon", "2"], "argument --epsilon: must be a number in [0, 1), got '2'"),
+    (["--pgd-steps", "0"], "argument --pgd-steps: must be a positive integer, got '0'"),
+    (["--model", "nope"], "No saved model at nope"),
+    (["--model", "fashion_mnist_vgg"], "--model fashion_mnist_vgg is not an mnist classifier"),
+])
+def test_bad_adversarial_input(args, expected, tmp_path, has_mnist):
+    assert_one_line(kerasdl("run", "adversarial", "--output-dir", str(tmp_path / "run"), *args),
+                    expected)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args,expected", [
     (["--dataset", "pubmed"], "invalid choice: 'pubmed' (choose from cora, citeseer)"),
     (["--model", "gin"], "invalid choice: 'gin' (choose from gcn, gat)"),
 ])
@@ -123,7 +135,7 @@ def test_list_names_the_apps():
     result = kerasdl("list")
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ["activations", "augmentation_vs_regularisation", "autoencoder", "backprop",
+    assert names == ["activations", "adversarial", "augmentation_vs_regularisation", "autoencoder", "backprop",
                      "batch_size", "batchnorm", "classification", "depth_vs_width", "dropout",
                      "early_stopping", "gan", "gnn", "initialisation", "long_memory", "memorisation",
                      "optimizers", "perceptron",

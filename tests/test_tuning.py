@@ -219,6 +219,16 @@ def test_gnn_trials_tune_the_graph_net_on_its_validation_nodes(tmp_path, has_pla
     assert metrics["app"] == "gnn" and 0 <= metrics["test_accuracy"] <= 1
 
 
+def test_adversarial_trials_are_scored_by_pgd_accuracy_on_validation_images(tmp_path,
+                                                                            has_mnist):
+    metrics = search(tmp_path, "--max-trials", "1", "--pgd-steps", "1", app="adversarial")
+    [trial] = read_trials(tmp_path)
+    assert set(space("adversarial")) <= set(trial)
+    [run] = read_trial_runs(tmp_path, [trial])
+    assert float(trial["val_pgd_accuracy"]) == pytest.approx(run["val_pgd_accuracy"], rel=1e-5)
+    assert metrics["app"] == "adversarial" and len(metrics["results"]) == 3
+
+
 def test_text_classification_trials_are_scored_on_the_held_out_tenth(tmp_path, has_polarity):
     metrics = search(tmp_path, "--max-trials", "2", "--models", "bag", app="text_classification")
     trials = read_trials(tmp_path)

@@ -18,6 +18,7 @@ minimize = _impl.minimize
 train_step = _impl.train_step
 value_and_grad = _impl.value_and_grad
 float64 = _impl.float64
+input_gradient = _impl.input_gradient
 
 
 def describe():

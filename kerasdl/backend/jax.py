@@ -110,6 +110,20 @@ def value_and_grad(fn, variables):
     return jax.value_and_grad(pure)([v.value for v in variables])
 
 
+def input_gradient(fn, x):
+    """The gradient of `fn(x)`, a scalar, with respect to the tensor `x`;
+    inside a training step too, where `fn` may call the model.
+
+    Args:
+        fn: a function of one tensor that returns a scalar tensor.
+        x: the tensor (or array) to differentiate at.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    return jax.grad(fn)(keras.ops.convert_to_tensor(x))
+
+
 def float64():
     """A context in which float64 tensors stay float64; JAX otherwise
     computes them in float32."""

@@ -66,6 +66,24 @@ def value_and_grad(fn, variables):
     return value, tape.gradient(value, variables)
 
 
+def input_gradient(fn, x):
+    """The gradient of `fn(x)`, a scalar, with respect to the tensor `x`;
+    inside a training step too, where `fn` may call the model.
+
+    Args:
+        fn: a function of one tensor that returns a scalar tensor.
+        x: the tensor (or array) to differentiate at.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = fn(x)
+    return tape.gradient(value, x)
+
+
 def float64():
     """A context in which float64 tensors stay float64, as they always do
     on TensorFlow."""

@@ -2,6 +2,7 @@
 
 import contextlib
 
+import keras
 import torch
 
 
@@ -63,6 +64,23 @@ def value_and_grad(fn, variables):
     """
     value = fn()
     return value.detach(), list(torch.autograd.grad(value, [v.value for v in variables]))
+
+
+def input_gradient(fn, x):
+    """The gradient of `fn(x)`, a scalar, with respect to the tensor `x`;
+    inside a training step too, where `fn` may call the model.
+
+    Args:
+        fn: a function of one tensor that returns a scalar tensor.
+        x: the tensor (or array) to differentiate at.
+
+    Returns:
+        A tensor of `x`'s shape.
+    """
+    x = keras.ops.convert_to_tensor(x).detach().requires_grad_(True)
+    with torch.enable_grad():
+        value = fn(x)
+    return torch.autograd.grad(value, x)[0].detach()
 
 
 def float64():

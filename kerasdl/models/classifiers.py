@@ -66,6 +66,8 @@ def for_inference(model):
         return model
     return keras.models.clone_model(model, clone_function=lambda layer: layers.Identity(
         name=layer.name) if isinstance(layer, kinds) else layer)
+
+
 PADDINGS = ("same", "valid")
 
 
