@@ -10,7 +10,7 @@ training fits the model to attacked images as it learns: FGSM and clean
 images alike (Goodfellow et al.: 89.4% FGSM error at ε = 0.25 before, 17.9%
 after), or PGD images alone (Madry et al.: 89% accuracy under PGD at ε =
 0.3). The run attacks --model, trains an FGSM-trained and a PGD-trained net
-of its architecture (`kerasdl/models/adversarial.py`), and writes
+of the shipped one's architecture (`kerasdl/models/adversarial.py`), writes
 results.md, metrics.json, accuracy.png (accuracy against ε), examples.png
 and the two nets with their cards into --output-dir.
 """
@@ -73,15 +73,16 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     images = data.load_run_images(config)
     print(images.summary(), flush=True)
     standard, card = cards.load(config["model"])
-    if card and card["dataset"] != images.name:
+    if (card and card["dataset"] != images.name) or standard.input_shape != (
+            None, *images.input_shape) or standard.output_shape != (None, images.num_classes):
         raise UsageError(f"--model {config['model']} is not an {images.name} classifier")
     runs.prepare(output_dir, config, overwrite)
     seed, epochs = config["seed"], config["epochs"]
     budgets = {"FGSM": config["epsilon"], "PGD": config["pgd_epsilon"]}
     attacks = {"FGSM": fgsm, "PGD": partial(pgd, steps=config["pgd_steps"])}
 
-    # Model: the standard classifier, and two of its architecture trained on
-    # their own FGSM images (half of each batch's loss) or PGD images (all).
+    # Model: the standard classifier, and two of the shipped one's architecture
+    # trained on their own FGSM images (half of each batch's loss) or PGD images (all).
     nets = {"standard": standard}
     for name, attack, clean_weight in (
             ("FGSM-trained", partial(fgsm, epsilon=budgets["FGSM"]), 0.5),
@@ -126,8 +127,8 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
              f"82.1%, target >= 82%), at {clean:.2%} clean (target >= 98.5%); PGD at ε = "
              f"{budgets['PGD']:g} leaves the PGD-trained one {pgd_trained:.1%} (Madry et al. 89%)")
     holds = plain < 0.3 and fgsm_trained >= 0.82 and clean >= 0.985
-    # The last net's (PGD-trained) PGD accuracy on the validation images, for tuning.
-    val_pgd = attacked_accuracy(attacked["PGD"], images.x_val, images.y_val, budgets["PGD"])
+    val_pgd = attacked_accuracy(Attacked(nets["PGD-trained"], attacks["PGD"], seed),
+                                images.x_val, images.y_val, budgets["PGD"])
     return labs.finish(output_dir, config, rows, claim, holds, data_source=images.source,
                        val_pgd_accuracy=val_pgd)
 

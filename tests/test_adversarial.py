@@ -38,14 +38,21 @@ def test_input_gradient_is_the_analytic_one():
     np.testing.assert_allclose(numpy(grad), 2 * x * w, rtol=1e-6)
 
 
-@pytest.mark.parametrize("split", [True, False])
-def test_logits_give_the_classifier_s_probabilities(split):
-    model = (tiny_classifier() if split else keras.Sequential(
-        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3, "softmax")]))
+@pytest.mark.parametrize("head", ["activation", "dense", "logits"])
+def test_logits_give_the_classifier_s_probabilities(head):
+    model = tiny_classifier()
+    if head == "dense":  # the same weights, the softmax inside the last Dense
+        dense = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+                                  keras.layers.Dense(8, "relu"), keras.layers.Dense(3, "softmax")])
+        dense.set_weights(model.get_weights())
+        model = dense
     x, _ = data()
+    probabilities = numpy(model(x))
+    if head == "logits":  # a model that outputs logits is its own logits
+        model = keras.Model(model.inputs[0], model.layers[-1].input)
     logits = logits_model(model)
-    assert isinstance(logits, keras.Model) == split  # else the log of the probabilities
-    np.testing.assert_allclose(numpy(ops.softmax(logits(x))), numpy(model(x)), atol=1e-6)
+    assert (logits is model) == (head == "logits")
+    np.testing.assert_allclose(numpy(ops.softmax(logits(x))), probabilities, atol=1e-6)
     # A kerasdl classifier ends with a softmax Activation: its logits share its weights.
     vgg = build_classifier("vgg", (28, 28, 1), 10, width=4, depth=1, stages=1, dense=8)
     assert logits_model(vgg).trainable_weights == vgg.trainable_weights

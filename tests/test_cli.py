@@ -77,6 +77,16 @@ def test_bad_adversarial_input(args, expected, tmp_path, has_mnist):
     assert not (tmp_path / "run").exists()
 
 
+def test_adversarial_refuses_a_model_file_of_another_shape(tmp_path, has_mnist):
+    import keras
+
+    path = tmp_path / "small.keras"
+    keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                      keras.layers.Dense(10, "softmax")]).save(path)
+    assert_one_line(kerasdl("run", "adversarial", "--output-dir", str(tmp_path / "run"),
+                            "--model", str(path)), f"--model {path} is not an mnist classifier")
+
+
 @pytest.mark.parametrize("args,expected", [
     (["--dataset", "pubmed"], "invalid choice: 'pubmed' (choose from cora, citeseer)"),
     (["--model", "gin"], "invalid choice: 'gin' (choose from gcn, gat)"),
@@ -135,10 +145,10 @@ def test_list_names_the_apps():
     result = kerasdl("list")
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ["activations", "adversarial", "augmentation_vs_regularisation", "autoencoder", "backprop",
-                     "batch_size", "batchnorm", "classification", "depth_vs_width", "dropout",
-                     "early_stopping", "gan", "gnn", "initialisation", "long_memory", "memorisation",
-                     "optimizers", "perceptron",
+    assert names == ["activations", "adversarial", "augmentation_vs_regularisation",
+                     "autoencoder", "backprop", "batch_size", "batchnorm", "classification",
+                     "depth_vs_width", "dropout", "early_stopping", "gan", "gnn", "initialisation",
+                     "long_memory", "memorisation", "optimizers", "perceptron",
                      "text_classification", "transfer_learning", "universal_approximation",
                      "word2vec"]
     assert "Image classification:" in result.stdout

@@ -8,23 +8,34 @@ import numpy as np
 from keras import ops
 
 from kerasdl import backend
+from kerasdl.errors import UsageError
 
 
 def logits_model(classifier):
-    """The logits of `classifier`, a model with softmax outputs: a model that
-    shares its weights and stops before its final softmax `Activation` layer
-    (kerasdl's classifiers end with one), or else the log of its
-    probabilities.
+    """The logits of `classifier`: a model that shares its weights and stops
+    before its softmax, whether that is a final `Activation` layer (as in
+    kerasdl's classifiers) or the activation of its final layer (a softmax
+    `Dense`); a classifier without a final softmax is taken to output logits.
 
     Attacks differentiate the logits: through a saturated softmax, whose
     output rounds to exactly 1 for a confident prediction, the cross-entropy's
     gradient is 0 and the attack would not move.
     """
     last = classifier.layers[-1]
-    if isinstance(last, keras.layers.Activation) and last.activation is keras.activations.softmax:
-        return keras.Model(classifier.inputs[0], last.input)
-    return lambda x, training=False: ops.log(
-        ops.maximum(classifier(x, training=training), 1e-30))
+    if getattr(last, "activation", None) is not keras.activations.softmax:
+        return classifier
+    features = keras.Model(classifier.inputs[0], last.input)
+    if isinstance(last, keras.layers.Activation):
+        return features
+    if not isinstance(last, keras.layers.Dense):
+        raise UsageError(f"Cannot take the logits of {classifier.name!r}: it ends with a "
+                         f"softmax {type(last).__name__}; end it with a Dense or an Activation")
+
+    def logits(x, training=False):
+        z = ops.matmul(features(x, training=training), last.kernel)
+        return z + last.bias if last.use_bias else z
+
+    return logits
 
 
 def cross_entropy(y, logits):
