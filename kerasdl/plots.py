@@ -79,15 +79,31 @@ def scatter_2d(points, labels, path, class_names=None, title=None):
         class_names: the legend's names for the labels, or `None`.
         title: the plot title, or `None`.
     """
-    fig = Figure(figsize=(6.5, 5.5), layout="constrained")
-    ax = fig.subplots()
-    for label in np.unique(labels):
-        keep = labels == label
-        name = class_names[label] if class_names else str(label)
-        ax.scatter(points[keep, 0], points[keep, 1], s=3, alpha=0.6, label=name)
-    ax.legend(markerscale=4, fontsize="small", loc="best")
+    scatter_panels({title: (points, labels)}, path, class_names)
+
+
+def scatter_panels(panels, path, class_names=None, title=None):
+    """Writes 2-D scatters side by side to a PNG, each coloured by its labels.
+
+    Args:
+        panels: a dict from each panel's title (or `None`) to its
+            `(points, labels)`: `(n, 2)` coordinates and `(n,)` int labels.
+        path: where to write the PNG.
+        class_names: the legend's names for the labels, or `None`.
+        title: the figure title, or `None`.
+    """
+    fig = Figure(figsize=(1 + 5.5 * len(panels), 5.5), layout="constrained")
+    for ax, (name, (points, labels)) in zip(fig.subplots(1, len(panels), squeeze=False)[0],
+                                            panels.items()):
+        for label in np.unique(labels):
+            keep = labels == label
+            ax.scatter(points[keep, 0], points[keep, 1], s=3, alpha=0.6,
+                       label=class_names[label] if class_names else str(label))
+        ax.legend(markerscale=4, fontsize="small", loc="best")
+        if name:
+            ax.set_title(name)
     if title:
-        ax.set_title(title)
+        fig.suptitle(title)
     fig.savefig(path, dpi=100)
 
 

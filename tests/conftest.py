@@ -63,6 +63,12 @@ def has_fashion_mnist():
 
 
 @pytest.fixture
+def has_usps():
+    if not in_data_dir("usps", "usps.h5"):
+        pytest.skip("needs $KERASDL_DATA_DIR with usps/usps.h5")
+
+
+@pytest.fixture
 def has_planetoid():
     if not in_data_dir("planetoid", "ind.cora.x"):
         pytest.skip("needs $KERASDL_DATA_DIR with planetoid/")

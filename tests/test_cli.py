@@ -88,6 +88,28 @@ def test_adversarial_refuses_a_model_file_of_another_shape(tmp_path, has_mnist):
 
 
 @pytest.mark.parametrize("args,expected", [
+    (["--directions", "mnist_to_svhn"], "argument --directions: unknown direction "
+     "'mnist_to_svhn' (choose one or more of mnist_to_usps, usps_to_mnist)"),
+    (["--domain-weight", "-1"], "argument --domain-weight: must be a positive number, got '-1'"),
+])
+def test_bad_domain_adaptation_input(args, expected, tmp_path):
+    assert_one_line(kerasdl("run", "domain_adaptation", "--output-dir", str(tmp_path / "run"),
+                            *args), expected)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--dataset", "cifar10"], "invalid choice: 'cifar10' (choose from mnist, fashion_mnist)"),
+    (["--labels-per-class", "0"], "argument --labels-per-class: must be a positive integer, "
+     "got '0'"),
+])
+def test_bad_multi_task_input(args, expected, tmp_path):
+    assert_one_line(kerasdl("run", "multi_task", "--output-dir", str(tmp_path / "run"), *args),
+                    expected)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args,expected", [
     (["--dataset", "pubmed"], "invalid choice: 'pubmed' (choose from cora, citeseer)"),
     (["--model", "gin"], "invalid choice: 'gin' (choose from gcn, gat)"),
 ])
@@ -147,10 +169,10 @@ def test_list_names_the_apps():
     names = [line.split()[0] for line in result.stdout.splitlines()]
     assert names == ["activations", "adversarial", "augmentation_vs_regularisation",
                      "autoencoder", "backprop", "batch_size", "batchnorm", "classification",
-                     "depth_vs_width", "dropout", "early_stopping", "gan", "gnn", "initialisation",
-                     "long_memory", "memorisation", "optimizers", "perceptron",
-                     "text_classification", "transfer_learning", "universal_approximation",
-                     "word2vec"]
+                     "depth_vs_width", "domain_adaptation", "dropout", "early_stopping", "gan",
+                     "gnn", "initialisation", "long_memory", "memorisation", "multi_task",
+                     "optimizers", "perceptron", "text_classification", "transfer_learning",
+                     "universal_approximation", "word2vec"]
     assert "Image classification:" in result.stdout
     assert "backprop           Lab: backpropagation is the chain rule" in result.stdout
 

@@ -229,6 +229,28 @@ def test_adversarial_trials_are_scored_by_pgd_accuracy_on_validation_images(tmp_
     assert metrics["app"] == "adversarial" and len(metrics["results"]) == 3
 
 
+def test_domain_adaptation_trials_are_scored_by_dann_on_target_validation_images(
+        tmp_path, has_mnist, has_usps):
+    metrics = search(tmp_path, "--max-trials", "1", "--directions", "usps_to_mnist",
+                     app="domain_adaptation")
+    [trial] = read_trials(tmp_path)
+    assert set(space("domain_adaptation")) <= set(trial)
+    [run] = read_trial_runs(tmp_path, [trial])
+    assert float(trial["val_target_accuracy"]) == pytest.approx(run["val_target_accuracy"],
+                                                                rel=1e-5)
+    assert [row["direction"] for row in metrics["results"]] == ["usps → mnist"]
+
+
+def test_multi_task_trials_are_scored_by_the_multi_task_net_on_validation_images(tmp_path,
+                                                                                has_mnist):
+    metrics = search(tmp_path, "--max-trials", "1", "--seeds", "1", app="multi_task")
+    [trial] = read_trials(tmp_path)
+    assert set(space("multi_task")) <= set(trial)
+    [run] = read_trial_runs(tmp_path, [trial])
+    assert float(trial["val_accuracy"]) == pytest.approx(run["val_accuracy"], rel=1e-5)
+    assert [row["seed"] for row in metrics["results"]] == [0]
+
+
 def test_text_classification_trials_are_scored_on_the_held_out_tenth(tmp_path, has_polarity):
     metrics = search(tmp_path, "--max-trials", "2", "--models", "bag", app="text_classification")
     trials = read_trials(tmp_path)

@@ -1,14 +1,18 @@
-"""Image classification datasets: MNIST and Fashion-MNIST.
+"""Image classification datasets: MNIST, Fashion-MNIST and USPS.
 
 Each dataset is looked for in three places, in order:
 
-1. a local copy under `$KERASDL_DATA_DIR/keras-datasets/`;
-2. a download through `keras.datasets` (cached in `~/.keras/datasets`);
+1. a local copy under `$KERASDL_DATA_DIR`: `keras-datasets/` for MNIST and
+   Fashion-MNIST, `usps/usps.h5` for USPS;
+2. a download: through `keras.datasets` (cached in `~/.keras/datasets`), or
+   LIBSVM's copy of USPS;
 3. offline, real data that something installed ships: scikit-learn's 1,797
    handwritten digits for MNIST, Debian's `dataset-fashion-mnist` package for
-   Fashion-MNIST. A warning says so, since results are then not comparable.
+   Fashion-MNIST (nothing ships USPS). A warning says so, since results are
+   then not comparable.
 """
 
+import bz2
 import dataclasses
 import gzip
 import sys
@@ -26,6 +30,7 @@ DIGITS = tuple(str(i) for i in range(10))
 FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+USPS_URL = "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass/"
 IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
@@ -89,6 +94,11 @@ class ImageData:
             **dict(zip(("x_test", "y_test"), keep(self.x_test, self.y_test))),
         )
 
+    def map_images(self, transform):
+        """Returns a copy whose images are `transform` of each split's."""
+        return dataclasses.replace(self, x_train=transform(self.x_train),
+                                   x_val=transform(self.x_val), x_test=transform(self.x_test))
+
     def head(self, train, val, test):
         """Returns a copy holding only the first examples of each split."""
         return dataclasses.replace(
@@ -126,6 +136,44 @@ def _fashion_local():
     if folder is None or not all((folder / f).exists() for f in IDX_FILES):
         return None
     return _read_idx_folder(folder), str(folder)
+
+
+def _usps_local():
+    path = local_file("usps", "usps.h5")
+    if path is None:
+        return None
+    import h5py
+
+    with reading(path, "USPS in HDF5"), h5py.File(path, "r") as f:
+        splits = tuple((f[split]["data"][()].reshape(-1, 16, 16), f[split]["target"][()])
+                       for split in ("train", "test"))
+    return splits, str(path)
+
+
+def read_libsvm_usps(path):
+    """Reads one of LIBSVM's bzip2-compressed USPS files: lines of a label
+    from 1 (the digit 0) to 10, then `index:value` pixels in [-1, 1]; returns
+    the 16x16 images in [0, 1] and the digits."""
+    with reading(path, "a LIBSVM USPS file"), bz2.open(path, "rt") as f:
+        lines = [line.split() for line in f if line.strip()]
+    x = np.zeros((len(lines), 256), "float32")
+    for row, (_, *pixels) in enumerate(lines):
+        for pixel in pixels:
+            index, value = pixel.split(":")
+            x[row, int(index) - 1] = (float(value) + 1) / 2
+    return x.reshape(-1, 16, 16), np.array([int(float(line[0])) - 1 for line in lines])
+
+
+def _usps_download():
+    import keras
+
+    try:
+        paths = [keras.utils.get_file(name, USPS_URL + name)
+                 for name in ("usps.bz2", "usps.t.bz2")]
+    except Exception as error:  # Keras raises bare Exceptions when offline.
+        print(f"Download of usps failed: {error}", file=sys.stderr)
+        return None
+    return tuple(map(read_libsvm_usps, paths)), f"{USPS_URL}usps.bz2 (download cache)"
 
 
 def _sklearn_digits():
@@ -166,10 +214,12 @@ def _download(name):
 
 
 IMAGE_DATASETS = {
-    "mnist": dict(class_names=DIGITS, local=_mnist_local,
+    "mnist": dict(class_names=DIGITS, local=_mnist_local, where="keras-datasets/",
                   download=_download("mnist"), fallback=_sklearn_digits),
-    "fashion_mnist": dict(class_names=FASHION, local=_fashion_local,
+    "fashion_mnist": dict(class_names=FASHION, local=_fashion_local, where="keras-datasets/",
                           download=_download("fashion_mnist"), fallback=_debian_fashion),
+    "usps": dict(class_names=DIGITS, local=_usps_local, where="usps/usps.h5",
+                 download=_usps_download, fallback=lambda: None),
 }
 
 
@@ -188,7 +238,7 @@ def _find(name):
             return found
     raise UsageError(
         f"Cannot find {name}: set ${DATA_DIR_ENV} to a folder holding "
-        f"keras-datasets/, or connect to the internet once to download it."
+        f"{spec['where']}, or connect to the internet once to download it."
     )
 
 
@@ -196,7 +246,7 @@ def load_images(name, *, validation_size=5000, seed=0):
     """Loads an image dataset and splits a validation set off its train set.
 
     Args:
-        name: one of `IMAGE_DATASETS` (`"mnist"`, `"fashion_mnist"`).
+        name: one of `IMAGE_DATASETS` (`"mnist"`, `"fashion_mnist"`, `"usps"`).
         validation_size: number of training images held out for validation,
             or a fraction of the training set when below 1.
         seed: seed of the shuffle that picks the validation images.
@@ -220,8 +270,8 @@ def load_images(name, *, validation_size=5000, seed=0):
     order = np.random.default_rng(seed).permutation(len(x_train))
     val, train = order[:validation_size], order[validation_size:]
 
-    def scale(x):
-        return (x.astype("float32") / 255.0)[..., None]
+    def scale(x):  # bytes from 0 to 255, or floats in [0, 1]
+        return (x.astype("float32") / (255.0 if x.dtype == np.uint8 else 1.0))[..., None]
 
     return ImageData(
         name=name, source=source, class_names=IMAGE_DATASETS[name]["class_names"],

@@ -1,0 +1,38 @@
+"""An app that checks a claim, in full: runs `kerasdl run APP` on each
+backend named, one at a time, with the app's defaults, and prints a
+markdown table of its claims for BENCHMARKS.md. For the apps that compare
+several models against a paper: `adversarial` (Goodfellow et al. 2015,
+Madry et al. 2018) and `domain_adaptation` (Tzeng et al. 2017).
+
+    python benchmarks/claims.py APP [--backends ...] [--root runs/benchmarks/APP]
+
+Each run's folder is `ROOT/BACKEND` (replaced). Each row is also appended to
+`runs/benchmarks/APP.jsonl`. Exits 1 if a target is missed.
+"""
+
+import argparse
+import sys
+
+from _common import report_claims, run_app
+
+from kerasdl import names
+
+APPS = ("adversarial", "domain_adaptation")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("app", choices=APPS)
+    parser.add_argument("--backends", nargs="+", choices=names.BACKENDS, default=names.BACKENDS)
+    parser.add_argument("--root", help="default: runs/benchmarks/APP")
+    args = parser.parse_args()
+    root, rows = args.root or f"runs/benchmarks/{args.app}", []
+    for backend in args.backends:
+        command, metrics, wall = run_app(args.app, ["--backend", backend], f"{root}/{backend}")
+        rows.append({"command": command, "wall_seconds": wall, "results": metrics["results"],
+                     "holds": metrics["holds"], "claim": metrics["claim"]})
+    return report_claims(rows, f"runs/benchmarks/{args.app}.jsonl")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
