@@ -1,8 +1,9 @@
 """An app that checks a claim, in full: runs `kerasdl run APP` on each
 backend named, one at a time, with the app's defaults, and prints a
 markdown table of its claims for BENCHMARKS.md. For the apps that compare
-several models against a paper: `adversarial` (Goodfellow et al. 2015,
-Madry et al. 2018) and `domain_adaptation` (Tzeng et al. 2017).
+several models: `adversarial` (against Goodfellow et al. 2015 and Madry et
+al. 2018), `domain_adaptation` (against Tzeng et al. 2017) and
+`multi_task` (single-task against multi-task, over seeds).
 
     python benchmarks/claims.py APP [--backends ...] [--root runs/benchmarks/APP]
 
@@ -17,7 +18,7 @@ from _common import report_claims, run_app
 
 from kerasdl import names
 
-APPS = ("adversarial", "domain_adaptation")
+APPS = ("adversarial", "domain_adaptation", "multi_task")
 
 
 def main():

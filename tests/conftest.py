@@ -69,6 +69,14 @@ def has_usps():
 
 
 @pytest.fixture
+def has_omniglot():
+    for name in ("images_background_small1.zip", "images_background_small2.zip",
+                 "all_runs.zip"):
+        if not in_data_dir("omniglot", name):
+            pytest.skip(f"needs $KERASDL_DATA_DIR with omniglot/{name}")
+
+
+@pytest.fixture
 def has_planetoid():
     if not in_data_dir("planetoid", "ind.cora.x"):
         pytest.skip("needs $KERASDL_DATA_DIR with planetoid/")

@@ -110,6 +110,16 @@ def test_bad_multi_task_input(args, expected, tmp_path):
 
 
 @pytest.mark.parametrize("args,expected", [
+    (["--queries", "16"], "--queries 16 with 5 shots needs more than the 20 drawings"),
+    (["--ways", "0"], "argument --ways: must be a positive integer, got '0'"),
+])
+def test_bad_few_shot_input(args, expected, tmp_path):
+    assert_one_line(kerasdl("run", "few_shot", "--output-dir", str(tmp_path / "run"), *args),
+                    expected)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args,expected", [
     (["--dataset", "pubmed"], "invalid choice: 'pubmed' (choose from cora, citeseer)"),
     (["--model", "gin"], "invalid choice: 'gin' (choose from gcn, gat)"),
 ])
@@ -169,10 +179,10 @@ def test_list_names_the_apps():
     names = [line.split()[0] for line in result.stdout.splitlines()]
     assert names == ["activations", "adversarial", "augmentation_vs_regularisation",
                      "autoencoder", "backprop", "batch_size", "batchnorm", "classification",
-                     "depth_vs_width", "domain_adaptation", "dropout", "early_stopping", "gan",
-                     "gnn", "initialisation", "long_memory", "memorisation", "multi_task",
-                     "optimizers", "perceptron", "text_classification", "transfer_learning",
-                     "universal_approximation", "word2vec"]
+                     "depth_vs_width", "domain_adaptation", "dropout", "early_stopping",
+                     "few_shot", "gan", "gnn", "initialisation", "long_memory", "memorisation",
+                     "multi_task", "optimizers", "perceptron", "text_classification",
+                     "transfer_learning", "universal_approximation", "word2vec"]
     assert "Image classification:" in result.stdout
     assert "backprop           Lab: backpropagation is the chain rule" in result.stdout
 

@@ -251,6 +251,15 @@ def test_multi_task_trials_are_scored_by_the_multi_task_net_on_validation_images
     assert [row["seed"] for row in metrics["results"]] == [0]
 
 
+def test_few_shot_trials_are_scored_on_episodes_of_the_validation_alphabet(tmp_path,
+                                                                           has_omniglot):
+    search(tmp_path, "--max-trials", "1", app="few_shot")
+    [trial] = read_trials(tmp_path)
+    assert set(space("few_shot")) <= set(trial)
+    [run] = read_trial_runs(tmp_path, [trial])
+    assert float(trial["val_accuracy"]) == pytest.approx(run["val_accuracy"], rel=1e-5)
+
+
 def test_text_classification_trials_are_scored_on_the_held_out_tenth(tmp_path, has_polarity):
     metrics = search(tmp_path, "--max-trials", "2", "--models", "bag", app="text_classification")
     trials = read_trials(tmp_path)
