@@ -2,8 +2,9 @@
 backend named, one at a time, with the app's defaults, and prints a
 markdown table of its claims for BENCHMARKS.md. For the apps that compare
 several models: `adversarial` (against Goodfellow et al. 2015 and Madry et
-al. 2018), `domain_adaptation` (against Tzeng et al. 2017) and
-`multi_task` (single-task against multi-task, over seeds).
+al. 2018), `domain_adaptation` (against Tzeng et al. 2017), `few_shot`
+(against the one-shot runs' published table) and `multi_task`
+(single-task against multi-task, over seeds).
 
     python benchmarks/claims.py APP [--backends ...] [--root runs/benchmarks/APP]
 
@@ -18,7 +19,7 @@ from _common import report_claims, run_app
 
 from kerasdl import names
 
-APPS = ("adversarial", "domain_adaptation", "multi_task")
+APPS = ("adversarial", "domain_adaptation", "few_shot", "multi_task")
 
 
 def main():
