@@ -89,17 +89,18 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     classifier = keras.Sequential([build_encoder(shape), layers.Dense(len(train), "softmax")])
     x, y = train.reshape(-1, *shape), np.repeat(np.arange(len(train)), train.shape[1])
 
-    # Train: both with Adam and a cosine decay; the one on episodes, the other on drawings.
+    # Train: both with Adam and a cosine decay, on as many drawings: in episodes, or one by one.
+    passes = max(1, round(epochs * len(episodes) * len(episodes[0][0]) / len(x)))
     protonet.compile(make_optimizer("adam", config["lr"], "cosine", epochs * len(episodes)),
                      keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                      metrics=["accuracy"])
     protonet.fit(episodes, epochs=epochs, verbose=0, callbacks=[labs.progress_printer(
         "prototypical network", epochs)])
     classifier.compile(make_optimizer("adam", config["lr"], "cosine", total_steps(
-        epochs, len(x), config["batch_size"])), "sparse_categorical_crossentropy",
+        passes, len(x), config["batch_size"])), "sparse_categorical_crossentropy",
         metrics=["accuracy"])
-    classifier.fit(x, y, config["batch_size"], epochs, verbose=0,
-                   callbacks=[labs.progress_printer("classifier", epochs)])
+    classifier.fit(x, y, config["batch_size"], passes, verbose=0,
+                   callbacks=[labs.progress_printer("classifier", passes)])
 
     # Evaluate: mean and 95% interval over held-out episodes; the 20 one-shot runs.
     encoders = {"nearest neighbour on pixels": keras.Sequential([layers.Flatten()]),
