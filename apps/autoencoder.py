@@ -32,7 +32,7 @@ from kerasdl.errors import UsageError  # noqa: E402
 APP = "autoencoder"
 PRESETS = presets.AUTOENCODER  # one per architecture, and one for greedy pretraining
 FLAGS = {
-    "dataset": {"choices": tuple(data.IMAGE_DATASETS), "default": "mnist", "help": "dataset"},
+    "dataset": {"choices": data.TRAINING_DATASETS, "default": "mnist", "help": "dataset"},
     "arch": {"choices": tuple(ae.AUTOENCODERS), "default": "dense",
              "help": "architecture; its preset gives the defaults"},
     "code_size": {"type": flags.positive_int, "preset": "model_options.code_size",

@@ -32,7 +32,7 @@ PRESETS = presets.CLASSIFICATION  # one per dataset: its best recipe
 OPTIONS = ("depth", "width", "dropout", "batchnorm", "weight_decay", "initializer",
            "augment")
 FLAGS = {
-    "dataset": {"choices": tuple(data.IMAGE_DATASETS), "default": "mnist",
+    "dataset": {"choices": data.TRAINING_DATASETS, "default": "mnist",
                 "help": "dataset; its preset gives the defaults"},
     "model": {"choices": tuple(models.CLASSIFIERS), "preset": "model",
               "help": "model family"},

@@ -28,7 +28,7 @@ from kerasdl.errors import UsageError  # noqa: E402
 APP = "gan"
 PRESETS = presets.GAN  # one per dataset
 FLAGS = {
-    "dataset": {"choices": tuple(data.IMAGE_DATASETS), "default": "mnist", "help": "dataset"},
+    "dataset": {"choices": data.TRAINING_DATASETS, "default": "mnist", "help": "dataset"},
     "latent_dim": {"type": flags.positive_int, "preset": "latent_dim", "help": "noise size"},
     "conditional": {"action": "store_true", "help": "both nets see the class, embedded"},
     "clusters": {"type": flags.non_negative_int, "preset": "clusters", "help": "unconditional"

@@ -17,6 +17,5 @@ TASKS = {
     "fashion_mnist": ("fashion_mnist", tuple(range(10))),
     "mnist_0_4": ("mnist", tuple(range(5))),
     "mnist_5_9": ("mnist", tuple(range(5, 10))),
-    "usps": ("usps", tuple(range(10))),
 }
 EXPORT_FORMATS = ("keras", "tf_saved_model", "onnx")

@@ -3,6 +3,7 @@
 from kerasdl.data.images import (
     IMAGE_DATASETS,
     TASKS,
+    TRAINING_DATASETS,
     ImageData,
     image_preprocessing,
     labels_per_class,

@@ -213,6 +213,8 @@ def _download(name):
     return load
 
 
+# The datasets that the image apps (classification, autoencoder, GAN) train on.
+TRAINING_DATASETS = ("mnist", "fashion_mnist")
 IMAGE_DATASETS = {
     "mnist": dict(class_names=DIGITS, local=_mnist_local, where="keras-datasets/",
                   download=_download("mnist"), fallback=_sklearn_digits),
@@ -283,11 +285,14 @@ def load_images(name, *, validation_size=5000, seed=0):
 
 def load_task(name, *, validation_size=5000, seed=0):
     """Loads the classification task `name` from `TASKS`: `load_images` of
-    its dataset, keeping only its classes, relabelled from 0.
+    its dataset, keeping only its classes, relabelled from 0; or a whole
+    dataset of `IMAGE_DATASETS` that is not a task (USPS).
 
     Raises:
         UsageError: for an unknown name, or when no copy can be found.
     """
+    if name in IMAGE_DATASETS and name not in TASKS:
+        return load_images(name, validation_size=validation_size, seed=seed)
     dataset, classes = TASKS[check_choice("task", name, TASKS)]
     images = load_images(dataset, validation_size=validation_size, seed=seed)
     return images if len(classes) == images.num_classes else images.select_classes(
