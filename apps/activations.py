@@ -39,7 +39,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: MNIST; a fixed batch of 512 training images for the gradients.
     images = data.load_run_images(config)
     print(images.summary(), flush=True)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     probe = images.x_train[:512], images.y_train[:512]
 
     # Model and train: one net per activation, from the same seed.

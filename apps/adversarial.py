@@ -76,7 +76,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     if (card and card["dataset"] != images.name) or standard.input_shape != (
             None, *images.input_shape) or standard.output_shape != (None, images.num_classes):
         raise UsageError(f"--model {config['model']} is not an {images.name} classifier")
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     seed, epochs = config["seed"], config["epochs"]
     budgets = {"FGSM": config["epsilon"], "PGD": config["pgd_epsilon"]}
     attacks = {"FGSM": fgsm, "PGD": partial(pgd, steps=config["pgd_steps"])}
@@ -95,7 +95,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
         trainer.compile(make_optimizer("adam", config["lr"], "cosine", total_steps(
             epochs, len(images.x_train), config["batch_size"])))
         trainer.fit(images.x_train, images.y_train, config["batch_size"], epochs, verbose=0,
-                    callbacks=[labs.progress_printer(name, epochs)])
+                    callbacks=labs.fit_callbacks(name, epochs))
 
     # Evaluate: each net, clean and attacked, on the test split; the curves
     # against ε on its first CURVE_SIZE images; the attacks on a few digits.

@@ -46,7 +46,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: the first 10,000 Fashion-MNIST training images.
     images = data.load_run_images(config)
     print(images.summary(), f"(training on the first {TRAIN_SIZE:,})", flush=True)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     train = images.x_train[:TRAIN_SIZE], images.y_train[:TRAIN_SIZE]
     steps = training.total_steps(config["epochs"], len(train[0]), config["batch_size"])
 

@@ -72,7 +72,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     output_dir = Path(output_dir)
     images = data.load_run_images(config)
     print(images.summary(), flush=True)
-    resumed = runs.prepare(output_dir, config, overwrite, resumes=True)
+    resumed = runs.prepare(output_dir, config, overwrite, resumes=True, command=command)
     keras.utils.set_random_seed(config["seed"])
 
     # Model: greedy pretraining needs the tied decoder (`ae.DenseTranspose`).

@@ -101,7 +101,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: MNIST, flattened.
     images = data.load_run_images(config)
     print(images.summary(), flush=True)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     rng = np.random.default_rng(config["seed"])
     x_train, x_test = (x.reshape(len(x), -1) for x in (images.x_train, images.x_test))
 

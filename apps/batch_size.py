@@ -45,7 +45,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: MNIST, with a validation split from the training set.
     images = data.load_run_images(config)
     print(images.summary(), flush=True)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     base, examples = config["batch_size"], len(images.x_train)
 
     # Model and train: the same MLP from the same seed, per batch and rule.

@@ -39,7 +39,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: the first 10,000 Fashion-MNIST training images.
     images = data.load_run_images(config)
     print(images.summary(), "(training on the first 10,000)", flush=True)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     train = images.x_train[:10_000], images.y_train[:10_000]
     rates = RATES[:-1] + [config.get("lr", RATES[-1])]
 

@@ -8,9 +8,9 @@ overfitting, and the test split, used once at the end, gives the accuracy.
 The defaults are the project's best recipe for each dataset
 (`kerasdl/presets.py`).
 
-The run writes metrics.json, history.csv, learning_curves.png, model.keras
-and card.json (its model card) into --output-dir; run the same command again
-after an interruption to resume it.
+The run writes metrics.json, history.csv, learning_curves.png, model.keras,
+card.json (its model card) and report.html (all of it, for a browser) into
+--output-dir; run the same command again after an interruption to resume it.
 """
 
 import argparse
@@ -83,7 +83,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: train, validation (split off train, seeded) and test splits.
     images = data.load_run_images(config)
     print(images.summary(), flush=True)
-    resumed = runs.prepare(output_dir, config, overwrite, resumes=True)
+    resumed = runs.prepare(output_dir, config, overwrite, resumes=True, command=command)
     keras.utils.set_random_seed(config["seed"])
 
     # Model: a builder from `kerasdl/models/classifiers.py`; its summary

@@ -48,7 +48,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: Fashion-MNIST, with a validation split from the training set.
     images = data.load_run_images(config)
     print(images.summary(), flush=True)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
 
     # Model and train: one MLP per depth and seed, same budget, same recipe.
     seeds = [config["seed"]] if config["dry_run"] else [

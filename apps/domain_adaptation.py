@@ -80,7 +80,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
         print(images.summary(), flush=True)
         digits[name] = images.map_images(lambda x: ops.convert_to_numpy(
             ops.image.resize(x, SIZE)))
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     seed, epochs, rows, panels, val_accuracies = config["seed"], config["epochs"], [], {}, []
 
     for direction in config["directions"]:
@@ -104,8 +104,8 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                            "domain": "binary_crossentropy"},
                           loss_weights={"label": 1.0, "domain": domain_weight},
                           weighted_metrics={"label": ["accuracy"], "domain": ["accuracy"]})
-            model.fit(batches, epochs=epochs, verbose=0, callbacks=[
-                labs.progress_printer(f"{direction} {name}", epochs)])
+            model.fit(batches, epochs=epochs, verbose=0,
+                      callbacks=labs.fit_callbacks(f"{direction} {name}", epochs))
             classifier = keras.Model(model.inputs, model.get_layer("label").output)
             row[name] = accuracy(classifier, target.x_test, target.y_test)
             if name == "DANN":

@@ -55,7 +55,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: MNIST, with a validation split from the training set.
     images = data.load_run_images(config)
     print(images.summary(), flush=True)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     test = images.x_test, images.y_test
     steps = training.total_steps(config["epochs"], len(images.x_train), config["batch_size"])
 

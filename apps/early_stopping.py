@@ -76,7 +76,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: the first 1,000 MNIST training images; validation from the rest.
     images = data.load_run_images(config)
     print(images.summary(), f"(training on the first {TRAIN_SIZE:,})", flush=True)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     epochs, patience = config["epochs"], config["patience"]
 
     # Model and train: with EarlyStopping, then the same net for every epoch.

@@ -81,7 +81,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     seed, epochs, queries, shape = config["seed"], config["epochs"], config["queries"], (28, 28, 1)
     episodes = Episodes(train, config["ways"], config["shots"], queries, config["episodes"],
                         seed=seed)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
 
     # Model: the encoder in a prototypical network; and under a softmax, for the baseline.
     keras.utils.set_random_seed(seed)
@@ -94,13 +94,13 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     protonet.compile(make_optimizer("adam", config["lr"], "cosine", epochs * len(episodes)),
                      keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                      metrics=["accuracy"])
-    protonet.fit(episodes, epochs=epochs, verbose=0, callbacks=[labs.progress_printer(
-        "prototypical network", epochs)])
+    protonet.fit(episodes, epochs=epochs, verbose=0, callbacks=labs.fit_callbacks(
+        "prototypical network", epochs))
     classifier.compile(make_optimizer("adam", config["lr"], "cosine", total_steps(
         passes, len(x), config["batch_size"])), "sparse_categorical_crossentropy",
         metrics=["accuracy"])
     classifier.fit(x, y, config["batch_size"], passes, verbose=0,
-                   callbacks=[labs.progress_printer("classifier", passes)])
+                   callbacks=labs.fit_callbacks("classifier", passes))
 
     # Evaluate: mean and 95% interval over held-out episodes; the 20 one-shot runs.
     encoders = {"nearest neighbour on pixels": keras.Sequential([layers.Flatten()]),

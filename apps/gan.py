@@ -66,7 +66,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # classifier for FID, and what the nets see: classes, clusters or nothing.
     images = data.load_run_images(config)
     print(images.summary(), flush=True)
-    resumed = runs.prepare(output_dir, config, overwrite, resumes=True)
+    resumed = runs.prepare(output_dir, config, overwrite, resumes=True, command=command)
     classifier = gan.fid_classifier(images, output_dir, config["fid_model"], config["seed"],
                                     config["dry_run"])
     keras.utils.set_random_seed(config["seed"])

@@ -29,7 +29,7 @@ flags.choose_backend()  # from --backend or $KERAS_BACKEND, before Keras loads
 
 import keras  # noqa: E402
 
-from kerasdl import labs, plots, runs  # noqa: E402
+from kerasdl import callbacks, labs, plots, runs  # noqa: E402
 from kerasdl.data.graphs import GRAPHS, load_graph  # noqa: E402
 from kerasdl.models.graphs import GraphAttention, GraphConv, NodeClassifier  # noqa: E402
 
@@ -68,8 +68,7 @@ TUNING = {
               "dropout": {"type": "float", "min": 0.2, "max": 0.8, "step": 0.1},
               "weight_decay": {"type": "choice", "values": [0.0, 5e-4, 1e-3]},
               "lr": {"type": "choice", "values": [0.005, 0.01, 0.02]}},
-    "objective": "val_accuracy", "direction": "max", "retrain_on_validation": False,
-}
+    "objective": "val_accuracy", "direction": "max", "retrain_on_validation": False}
 
 
 def build(config, graph):
@@ -92,7 +91,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: the whole graph; the splits are sets of node ids.
     graph = load_graph(config["dataset"])
     print(graph.summary(), flush=True)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     train, val, test = ((ids, graph.labels[ids]) for ids in (graph.train, graph.val, graph.test))
 
     # Model and train: from each seed, full-batch steps on the labelled
@@ -105,7 +104,8 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                       metrics=["accuracy"])
         stop = keras.callbacks.EarlyStopping("val_loss", patience=config["patience"],
                                              restore_best_weights=True)
-        history = model.fit(*train, epochs=config["epochs"], callbacks=[stop], verbose=0,
+        history = model.fit(*train, epochs=config["epochs"], verbose=0,
+                            callbacks=[stop, *callbacks.tensorboard(f"seed {seed}")],
                             batch_size=config["batch_size"] or len(graph.train),
                             validation_data=val, validation_batch_size=len(graph.val))
 

@@ -48,7 +48,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: the first 10,000 MNIST training images; 512 of them as a probe.
     images = data.load_run_images(config)
     print(images.summary(), "(training on the first 10,000)", flush=True)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     train = images.x_train[:10_000], images.y_train[:10_000]
     probe = images.x_train[:512], images.y_train[:512]
 

@@ -29,7 +29,7 @@ flags.choose_backend()  # from --backend or $KERAS_BACKEND, before Keras loads
 
 import keras  # noqa: E402
 
-from kerasdl import labs, runs  # noqa: E402
+from kerasdl import callbacks, labs, runs  # noqa: E402
 from kerasdl.data import load_run_images  # noqa: E402
 from kerasdl.data.sequences import BASELINE_MSE, adding_problem  # noqa: E402
 
@@ -71,9 +71,8 @@ def tasks(config):
 
 
 def train_and_evaluate(config, output_dir, overwrite=False, command=None):
-    """Trains each cell on each task as `config` says, in `output_dir`, and
-    returns the metrics."""
-    runs.prepare(output_dir, config, overwrite)
+    """Trains each cell on each task as `config` says, in `output_dir`; returns metrics."""
+    runs.prepare(output_dir, config, overwrite, command=command)
     regression = config["task"] == "adding"
     rows, panels = [], {}
     for name, train, val, test in tasks(config):
@@ -93,11 +92,12 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
             model.compile(keras.optimizers.Adam(config["lr"], clipnorm=1.0),
                           "mse" if regression else "sparse_categorical_crossentropy",
                           metrics=[] if regression else ["accuracy"])
-            done = keras.callbacks.LambdaCallback(on_epoch_end=lambda _, logs: setattr(
-                model, "stop_training", regression and logs["val_loss"] < SOLVED / 10))
+            done = [keras.callbacks.LambdaCallback(on_epoch_end=lambda _, logs: setattr(
+                model, "stop_training", regression and logs["val_loss"] < SOLVED / 10)),
+                *callbacks.tensorboard(f"{name} {cell}")]
             start = time.perf_counter()
             history = model.fit(*train, validation_data=val, epochs=config["epochs"], verbose=0,
-                                batch_size=config["batch_size"], callbacks=[done]).history
+                                batch_size=config["batch_size"], callbacks=done).history
             seconds = time.perf_counter() - start
 
             # Evaluate: the test loss (MSE) or accuracy, and the curve.

@@ -70,7 +70,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     images = data.load_run_images(config)
     x, y = images.x_train[:TRAIN_SIZE], images.y_train[:TRAIN_SIZE]
     print(images.summary(), f"(training on the first {len(x):,})", flush=True)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     rng = np.random.default_rng(config["seed"])
     permutation = rng.permutation(x[0].size)
 

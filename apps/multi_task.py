@@ -67,7 +67,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: the training images, a few of them labelled; a validation split.
     images = data.load_run_images(config)
     print(images.summary(), flush=True)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     epochs, rows, curves, val_accuracies = config["epochs"], [], {}, []
     # The validation images have labels, and no rotation loss.
     validation = (images.x_val, {"label": images.y_val, "rotation": np.zeros_like(images.y_val)},
@@ -91,7 +91,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
             history = model.fit(RotationBatches(
                 (images.x_train[picked], images.y_train[picked]), images.x_train,
                 config["batch_size"], seed=seed), validation_data=validation, epochs=epochs,
-                verbose=0, callbacks=[labs.progress_printer(f"seed {seed} {name}", epochs)])
+                verbose=0, callbacks=labs.fit_callbacks(f"seed {seed} {name}", epochs))
             curves[f"seed {seed}"][name] = history.history["val_label_accuracy"]
             classifier = keras.Model(model.inputs, model.get_layer("label").output)
             row[name] = accuracy(classifier, images.x_test, images.y_test)

@@ -68,7 +68,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: MNIST, with the validation split that picks each rate.
     images = data.load_run_images(config)
     print(images.summary(), flush=True)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
 
     # Model and train: the same MLP from the same seed, per optimizer and rate.
     losses, rows, grids = {}, [], {}

@@ -24,7 +24,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from kerasdl import data, labs, runs  # noqa: E402
+from kerasdl import callbacks, data, labs, runs  # noqa: E402
 
 APP = "perceptron"
 # --epochs caps the perceptron's passes; --lr and --batch-size are the MLP's.
@@ -58,7 +58,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     # Data: MNIST's zeros and ones, flattened, labels -1 (zero) and +1 (one).
     digits = data.load_run_images(config).select_classes([0, 1], "mnist 0 vs 1")
     print(digits.summary(), flush=True)
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     keras.utils.set_random_seed(config["seed"])
 
     def flat(x, y):
@@ -80,7 +80,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     mlp.compile(keras.optimizers.Adam(config["lr"]), "binary_crossentropy")
     repeats = 5 if config["dry_run"] else 250
     mlp.fit(np.tile(XOR_X, (repeats, 1)), np.tile(XOR_Y > 0, repeats), verbose=0,
-            batch_size=config["batch_size"], epochs=10)
+            batch_size=config["batch_size"], epochs=10, callbacks=callbacks.tensorboard("mlp"))
     mlp_correct = int(np.sum((mlp.predict(XOR_X, verbose=0)[:, 0] > 0.5) == (XOR_Y > 0)))
 
     # Evaluate: the mistakes, the boundaries, and the claim; accuracy is on

@@ -76,7 +76,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     print(data.summary(), flush=True)
     texts, labels, parts = data.splits(config["folds"], config["seed"])
     vectors = embeddings.load(config["embeddings"]) if config["embeddings"] else None
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     names = config["models"] + (["cnn+vectors"] if vectors else [])
     dim = vectors.vectors.shape[1] if vectors else config["dim"]
     val, test_accuracy, curves, start = {}, {}, {}, time.perf_counter()

@@ -82,7 +82,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                                 seed=config["seed"], validation_size=config["validation_size"])
     images = images.head(**presets.DRY_RUN_SIZES) if config["dry_run"] else images
     print(images.summary(), flush=True)
-    resumed = runs.prepare(output_dir, config, overwrite, resumes=True)
+    resumed = runs.prepare(output_dir, config, overwrite, resumes=True, command=command)
     keras.utils.set_random_seed(config["seed"])
     metrics = {"app": APP, "resumed": resumed, **backend.describe(),
                "keras_version": keras.__version__}

@@ -69,7 +69,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     """Runs the lab as `config` (from `parse_config`) says, in `output_dir`,
     and returns its metrics."""
     # Data: 256 points evenly spread over [-1, 1] (0 is not one of them).
-    runs.prepare(output_dir, config, overwrite)
+    runs.prepare(output_dir, config, overwrite, command=command)
     keras.utils.set_random_seed(config["seed"])
     x = np.linspace(-1, 1, 256, dtype="float32")[:, None]
     widths = [2, 8] if config["dry_run"] else WIDTHS

@@ -24,7 +24,7 @@ flags.choose_backend()  # from --backend or $KERAS_BACKEND, before Keras loads
 
 import keras  # noqa: E402
 
-from kerasdl import backend, cards, presets, runs, training  # noqa: E402
+from kerasdl import backend, callbacks, cards, presets, runs, training  # noqa: E402
 from kerasdl.data import text  # noqa: E402
 from kerasdl.errors import UsageError  # noqa: E402
 from kerasdl.word2vec import batches, embeddings, models  # noqa: E402
@@ -77,7 +77,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     corpus = text.load_corpus(config["corpus"], config["min_count"],
                               presets.WORD2VEC_DRY_RUN["chars"] if config["dry_run"] else None)
     print(corpus.summary(), flush=True)
-    resumed = runs.prepare(output_dir, config, overwrite, resumes=True)
+    resumed = runs.prepare(output_dir, config, overwrite, resumes=True, command=command)
     keras.utils.set_random_seed(config["seed"])
     stream = batches.Word2VecBatches(
         corpus.tokens, corpus.vocabulary.counts, config["arch"], config["window"],
@@ -109,7 +109,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                "words_per_second": round(corpus.words * config["epochs"] / seconds),
                **embeddings.evaluate(vectors, config["similarity"], config["analogies"])}
     vectors.save(output_dir / embeddings.VECTORS_FILE)
-    vectors.save_projector(output_dir)
+    vectors.save_projector(output_dir, callbacks.log_folder())
     vectors.save_map(config["plot_words"], output_dir / "words.png", model.name)
     embedding = models.embedding_model(model)
     cards.save(embedding, output_dir / "model", cards.make_card(

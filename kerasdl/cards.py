@@ -35,8 +35,9 @@ def run_metrics(metrics):
 
 
 def make_card(model, *, app, dataset, class_names, preprocessing, metrics, seed, command):
-    """Returns the card of `model` as a dict with the keys `CARD_KEYS` (and
-    `params`); the backend and Keras version are the running ones."""
+    """Returns the card of `model` as a dict with the keys `CARD_KEYS`, and
+    `params` and `summary` (the lines of `model.summary()`); the backend and
+    Keras version are the running ones."""
     import keras
 
     return {
@@ -53,7 +54,16 @@ def make_card(model, *, app, dataset, class_names, preprocessing, metrics, seed,
         "seed": seed,
         "command": command,
         "params": model.count_params(),
+        "summary": summary_lines(model),
     }
+
+
+def summary_lines(model):
+    """The lines of `model.summary()`: its layers, their output shapes and
+    parameter counts."""
+    lines = []
+    model.summary(print_fn=lambda text, **_: lines.extend(text.splitlines()))
+    return lines
 
 
 def write_card(folder, card):

@@ -1,6 +1,7 @@
 """The `kerasdl` command: `kerasdl list`, `kerasdl run NAME [FLAGS]`,
 `kerasdl tune NAME [FLAGS]`, `kerasdl word2vec neighbors|analogy ...`,
-`kerasdl gan sample --model DIR ...`, `kerasdl models`,
+`kerasdl gan sample --model DIR ...`, `kerasdl report DIR...`,
+`kerasdl notebook NAME [-- FLAGS]`, `kerasdl models`,
 `kerasdl info|predict|export MODEL ...`.
 
 `kerasdl run NAME` calls the same `main()` as `python apps/NAME.py`; the
@@ -53,8 +54,13 @@ def load_app(name):
     return importlib.import_module(f"kerasdl.apps.{ALIASES.get(name, name)}")
 
 
+def app_source(name):
+    """The Python source of the app `name`, read without importing it."""
+    return (Path(_apps_package().__path__[0]) / f"{name}.py").read_text()
+
+
 def _source(name):
-    return ast.parse((Path(_apps_package().__path__[0]) / f"{name}.py").read_text())
+    return ast.parse(app_source(name))
 
 
 def app_summary(name):
@@ -124,6 +130,24 @@ def _parser(apps):
                         help="replace an existing --output")
     sample.add_argument("--backend", choices=names.BACKENDS, default=None,
                         help="Keras backend; by default $KERAS_BACKEND")
+    report = commands.add_parser(
+        "report", formatter_class=flags.HelpFormatter,
+        help="rewrite the report.html of each run in or under DIR, and write an index.html "
+             "that compares them")
+    report.add_argument("dirs", nargs="+", metavar="DIR",
+                        help="a run folder, or a folder of runs (such as runs/)")
+    report.add_argument("--output", default="index.html", help="the index page to write")
+    report.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --output")
+    notebook = commands.add_parser(
+        "notebook", formatter_class=flags.HelpFormatter,
+        help="write an app as a Jupyter notebook: kerasdl notebook NAME [-- FLAGS], the "
+             "FLAGS (after --) being those it runs with, such as -- --dry-run")
+    notebook.add_argument("app", choices=sorted([*apps, *ALIASES]), metavar="NAME",
+                          help="an app, as for kerasdl run")
+    notebook.add_argument("--output", help="the notebook to write (default: NAME.ipynb)")
+    notebook.add_argument("--overwrite", action="store_true",
+                          help="replace an existing --output")
     models = commands.add_parser("models", help="list the saved models and their cards",
                                  formatter_class=flags.HelpFormatter)
     models.add_argument("--root", default=None,
@@ -164,9 +188,12 @@ def use_model(args):
 
     model, card = cards.load(args.model, unsafe=args.unsafe)
     if args.command == "info":
-        print(json.dumps(card, indent=2) if card else f"{args.model} has no card")
+        shown = card and {key: value for key, value in card.items() if key != "summary"}
+        print(json.dumps(shown, indent=2) if card else f"{args.model} has no card")
         model.summary()
     elif args.command == "export":
+        print(f"Exporting {args.model} as {args.format} (SavedModel and ONNX take a while)",
+              flush=True)
         path = export.export_model(model, args.output, args.format, args.overwrite)
         print(f"Wrote {path} ({args.format})")
     else:
@@ -240,6 +267,37 @@ def sample_gan(args):
     print(f"Wrote {args.n} samples to {output}")
 
 
+def write_reports(args):
+    """Runs `kerasdl report`: rewrites each run's `report.html`, then writes
+    the index of them all at `args.output`."""
+    from kerasdl import report, runs
+    from kerasdl.errors import UsageError
+
+    output = Path(args.output)
+    if output.exists() and not args.overwrite:
+        raise UsageError(f"{output} exists; choose another --output, or pass --overwrite")
+    found = report.find_runs(args.dirs)
+    for run in found:
+        runs.write_report(run)
+    runs.make_folder(output.parent, "--output")
+    runs.write_text(output, report.render_index(found, output))
+    print(f"Wrote {output}, comparing {len(found)} runs; each run's report.html is fresh")
+
+
+def write_notebook(args, app_flags):
+    """Runs `kerasdl notebook`: writes the app `args.app` as a notebook that
+    runs with `app_flags`."""
+    from kerasdl import notebooks
+    from kerasdl.errors import UsageError
+
+    name = ALIASES.get(args.app, args.app)
+    output = Path(args.output or f"{name}.ipynb")
+    if output.exists() and not args.overwrite:
+        raise UsageError(f"{output} exists; choose another --output, or pass --overwrite")
+    notebooks.write_notebook(output, app_source(name), name, app_flags)
+    print(f"Wrote {output}; open it with: jupyter lab {output}")
+
+
 def _tune_parser(app, objective):
     parser = flags.ArgumentParser(
         prog=f"kerasdl tune {app}", formatter_class=flags.HelpFormatter,
@@ -286,29 +344,28 @@ def main(argv=None):
     apps = app_names()
     parser = _parser(apps)
     args, rest = parser.parse_known_args(argv)
+    if rest and args.command not in ("run", "tune", "notebook"):  # the app's flags
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "list":
-        if rest:
-            parser.error(f"unrecognized arguments: {' '.join(rest)}")
         for name in apps:
             print(f"{name:18} {app_summary(name)}")
         return 0
     if args.command == "word2vec":
-        if rest:
-            parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return flags.run_main(lambda _: explore_vectors(
             args.action, args.model, args.words, args.top), [])
     if args.command == "gan":
-        if rest:
-            parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return flags.run_main(lambda _: sample_gan(args), [])
+    if args.command == "report":
+        return flags.run_main(lambda _: write_reports(args), [])
+    if args.command == "notebook":
+        return flags.run_main(lambda _: write_notebook(
+            args, rest[1:] if rest[:1] == ["--"] else rest), [])
     if args.command == "models":
         from kerasdl import cards
 
         print(cards.catalog(args.root or cards.SHIPPED), end="")
         return 0
     if args.command in ("info", "predict", "export"):
-        if rest:
-            parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return flags.run_main(lambda _: use_model(args), [])
     if args.command == "tune":
         return flags.run_main(lambda argv: tune(args.app, argv), rest)

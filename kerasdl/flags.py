@@ -6,9 +6,11 @@ Nothing here imports Keras: the backend must be chosen before that import.
 
 import argparse
 import copy
+import importlib.util
 import json
 import os
 import sys
+from pathlib import Path
 
 from kerasdl.errors import UsageError, check_choice
 from kerasdl.names import BACKENDS
@@ -153,11 +155,14 @@ SHARED_FLAGS = {
     "seed": {"type": seed, "default": 0, "help": "random seed"},
     "output_dir": {"help": "where the run writes everything it makes"},
     "overwrite": {"action": "store_true", "help": "replace a finished run in --output-dir"},
+    "tensorboard": {"action": "store_true",
+                    "help": "log training to OUTPUT_DIR/tensorboard/ for `tensorboard --logdir "
+                            "runs/` (needs TensorFlow installed, on any backend)"},
     "dry_run": {"action": "store_true",
                 "help": "tiny data and one epoch, to check that everything runs"},
 }
 # Shared flags that say where and how to run, not what: kept out of the config.
-RUN_FLAGS = ("backend", "output_dir", "overwrite")
+RUN_FLAGS = ("backend", "output_dir", "overwrite", "tensorboard")
 
 
 def app_parser(name, doc, table, presets=None):
@@ -230,15 +235,23 @@ def run_app(name, parse_config, train_and_evaluate, argv=None):
     `parse_config(argv)`, prints the backend, device and config, then calls
     `train_and_evaluate(config, output_dir, overwrite=..., command=...)`.
 
+    With `--tensorboard`, the run's fits log to TensorBoard (see
+    `kerasdl.callbacks.tensorboard_logs`).
+
     Returns:
         What `train_and_evaluate` returns: the run's metrics.
 
     Raises:
+        UsageError: for `--tensorboard` without TensorFlow installed.
         Diverged: when training diverges; `metrics.json` then holds only
             `{"diverged": <the message>}`, and the backup and `best.keras`
             keep the last good epoch.
     """
     config, args = parse_config(argv)
+    if args.tensorboard and importlib.util.find_spec("tensorflow") is None:
+        raise UsageError("--tensorboard writes its logs with TensorFlow, which is not "
+                         "installed; pip install tensorflow-cpu (or tensorflow), or leave "
+                         "--tensorboard out")
     from kerasdl import backend
 
     print(f"kerasdl {name}: backend {config['backend']}, device {backend.device_info()}",
@@ -246,10 +259,12 @@ def run_app(name, parse_config, train_and_evaluate, argv=None):
     print(f"Config: {json.dumps(config)}", flush=True)
     from kerasdl import runs
     from kerasdl.callbacks.nan import Diverged
+    from kerasdl.callbacks.tensorboard_logs import logging_to
 
     try:
-        return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite,
-                                  command=command_line(name, argv))
+        with logging_to(Path(args.output_dir, "tensorboard") if args.tensorboard else None):
+            return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite,
+                                      command=command_line(name, argv))
     except Diverged as error:
         runs.write_metrics(args.output_dir, {"diverged": str(error)})
         raise

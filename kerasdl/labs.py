@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from kerasdl import backend, runs
+from kerasdl.callbacks import tensorboard
 
 CHANCE_LOSS = math.log(10)  # cross-entropy of a uniform guess over 10 classes
 
@@ -56,14 +57,15 @@ def train(model, optimizer, train, test, *, epochs, batch_size, validation=None,
         validation: an `(x, y)` pair, or `None`.
         callbacks: Keras callbacks for `fit`.
         progress: a name to print with each epoch's figures, or `None` to
-            train without output.
+            train without output; it also names the fit's TensorBoard logs.
 
     Returns:
         `(history, test_accuracy)`: the dict of per-epoch figures from
         `fit` ("loss", "accuracy", and "val_..." with a validation set),
         and the accuracy on `test`.
     """
-    callbacks = list(callbacks) + ([progress_printer(progress, epochs)] if progress else [])
+    named = fit_callbacks(progress, epochs) if progress else tensorboard("fit")
+    callbacks = [*callbacks, *named]
     model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
     history = model.fit(*train, validation_data=validation, epochs=epochs,
                         batch_size=batch_size, validation_batch_size=1000,
@@ -71,11 +73,13 @@ def train(model, optimizer, train, test, *, epochs, batch_size, validation=None,
     return history, test_accuracy(model, *test)
 
 
-def progress_printer(name, epochs):
-    """A callback that prints `name`, the epoch of `epochs` and its figures
-    after each epoch."""
-    return keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: print(
-        f"{name}: epoch {epoch + 1}/{epochs}, {describe(logs)}", flush=True))
+def fit_callbacks(name, epochs):
+    """The callbacks of a lab's fit: one that prints `name`, the epoch of
+    `epochs` and its figures after each epoch; and, in a run with
+    `--tensorboard`, one that logs the fit under `name`."""
+    return [keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: print(
+        f"{name}: epoch {epoch + 1}/{epochs}, {describe(logs)}", flush=True)),
+        *tensorboard(name)]
 
 
 def test_accuracy(model, x, y):

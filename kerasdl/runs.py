@@ -1,7 +1,10 @@
 """Run directories: start a new run, resume an interrupted one, or refuse.
 
-A run directory holds `config.json` from the start, `backup/` while
-training, and `metrics.json` once the run has finished or diverged.
+A run directory holds `config.json` and `run_log.json` (each start of the
+run: its time and command, and for a resume the epochs done before it) from
+the start, `backup/` while training, and `metrics.json` once the run has
+finished or diverged. `report.html` shows it all in a browser; it is
+rewritten when the run starts, after each epoch and at the end.
 Nothing in it is replaced unless the user asks with `overwrite=True`. While
 a process runs in it, that process holds a lock on its `.lock` file, so a
 second run into the same folder refuses at once; the system drops the lock
@@ -13,9 +16,12 @@ import fcntl
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
+from kerasdl import report
 from kerasdl.errors import UsageError
+from kerasdl.history import read_history
 
 
 def _differences(saved, config):
@@ -25,13 +31,19 @@ def _differences(saved, config):
 
 
 LOCK_FILE = ".lock"
+RUN_LOG = "run_log.json"
 _held = {}  # the lock files this process holds open, by folder
 
 
 def write_json(path, data):
-    """Writes `data` as JSON to `path` atomically: to a temporary file beside
-    it, then renamed, so that a kill leaves the old file or the new one,
-    never half of one.
+    """Writes `data` as JSON to `path` atomically (see `write_text`)."""
+    return write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def write_text(path, text):
+    """Writes `text` to `path` atomically: to a temporary file beside it,
+    then renamed, so that a kill leaves the old file or the new one, never
+    half of one.
 
     Raises:
         UsageError: when the file cannot be written (a read-only folder, a
@@ -40,7 +52,7 @@ def write_json(path, data):
     path = Path(path)
     temporary = path.with_name(f".{path.name}.tmp")
     try:
-        temporary.write_text(json.dumps(data, indent=2) + "\n")
+        temporary.write_text(text)
         os.replace(temporary, path)
     except OSError as error:
         with contextlib.suppress(OSError):  # there may be no half-written file
@@ -78,7 +90,7 @@ def _lock(output_dir):
     _held[key] = handle
 
 
-def prepare(output_dir, config, overwrite=False, resumes=False):
+def prepare(output_dir, config, overwrite=False, resumes=False, command=None):
     """Makes `output_dir` ready for a run of `config`.
 
     Args:
@@ -87,6 +99,7 @@ def prepare(output_dir, config, overwrite=False, resumes=False):
         overwrite: replace a finished or different run in `output_dir`.
         resumes: whether the app goes on from an interrupted run's backups;
             when not, it starts that run again, and says so.
+        command: the command line that started the run, for `run_log.json`.
 
     Returns:
         True when an interrupted run with the same config is found (and
@@ -132,11 +145,41 @@ def prepare(output_dir, config, overwrite=False, resumes=False):
             print(f"Resuming the interrupted run in {output_dir}" if resumes else
                   f"Starting the interrupted run in {output_dir} again (this app does not "
                   "resume)", flush=True)
+            _log_start(output_dir, command, resumed=resumes)
             return True
     write_json(config_path, config)
+    _log_start(output_dir, command, resumed=False)
     return False
 
 
+def _log_start(output_dir, command, resumed):
+    """Appends this start of the run to its `run_log.json`, then writes its report."""
+    path = output_dir / RUN_LOG
+    history = output_dir / "history.csv"
+    done = len(read_history(history).get("epoch", [])) if resumed and history.exists() else 0
+    log = json.loads(path.read_text()) if path.exists() else []
+    log.append({"started": time.strftime("%Y-%m-%d %H:%M:%S"), "command": command,
+                "resumed": resumed, "epochs_done": done})
+    write_json(path, log)
+    write_report(output_dir)
+
+
 def write_metrics(output_dir, metrics):
-    """Writes `metrics.json`, which marks the run as finished."""
-    return write_json(Path(output_dir) / "metrics.json", metrics)
+    """Writes `metrics.json`, which marks the run as finished, then the
+    run's report."""
+    path = write_json(Path(output_dir) / "metrics.json", metrics)
+    write_report(output_dir)
+    return path
+
+
+def run_folder(path):
+    """The run folder (one `prepare` made: it holds `run_log.json`) at or
+    above `path`, or `None`."""
+    path = Path(path).resolve()
+    return next((folder for folder in (path, *path.parents)
+                 if (folder / RUN_LOG).exists()), None)
+
+
+def write_report(output_dir):
+    """Writes the run's `report.html` (see `kerasdl.report.render_run`)."""
+    return write_text(Path(output_dir) / "report.html", report.render_run(output_dir))

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import keras
 
-from kerasdl import backend
-from kerasdl.callbacks import EpochTimer, InferenceCheckpoint, LearningCurves, StopOnNaN
+from kerasdl import backend, runs
+from kerasdl.callbacks import (EpochTimer, InferenceCheckpoint, LearningCurves, StopOnNaN,
+                               tensorboard)
 from kerasdl.callbacks.nan import diverged
-from kerasdl.callbacks.curves import read_history
+from kerasdl.history import read_history
 from kerasdl.errors import check_choice
 from kerasdl.models.classifiers import for_inference
 from kerasdl.names import SCHEDULES
@@ -99,7 +100,9 @@ def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patien
     (`backup/`), so the same call after an interruption resumes where it
     stopped, and `history.csv` (with each epoch's `seconds`),
     `learning_curves.png` and `best.keras` (the epoch of best `monitor`
-    value, saved without augmentation) are written there.
+    value, saved without augmentation) are written there; the report of
+    the run it belongs to is refreshed after every epoch, and a run with
+    `--tensorboard` logs it (see `kerasdl.callbacks.tensorboard_logs`).
 
     Args:
         model: a compiled `keras.Model`.
@@ -132,6 +135,11 @@ def fit(model, train, validation, *, epochs, batch_size, output_dir=None, patien
         output_dir.mkdir(parents=True, exist_ok=True)
         all_callbacks += [keras.callbacks.BackupAndRestore(str(output_dir / "backup")),
                           LearningCurves(output_dir)]
+        run = runs.run_folder(output_dir)
+        if run is not None:
+            all_callbacks.append(keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda epoch, logs: runs.write_report(run)))
+            all_callbacks += tensorboard(str(output_dir.resolve().relative_to(run)))
         if validation is not None:
             all_callbacks.append(InferenceCheckpoint(
                 str(output_dir / "best.keras"), monitor=monitor, mode=mode,

@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import resource
 import sys
+import time
 from pathlib import Path
 
 import keras
@@ -107,9 +108,10 @@ class _StopSearch(UsageError, kt.errors.FatalError):
 
 class _Trials:
     """Makes a keras-tuner tuner run each trial as a whole run of the app in
-    `DIR/search/trials/ID`, announce it (its number, out of how many, and
-    its hyperparameters) and, when `session_trials` is set, stop after that
-    many trials, so that another process can resume the search. Hyperband's
+    `DIR/search/trials/ID`, announce it (its number, out of how many, its
+    hyperparameters, the best trial so far and the time left) and, when
+    `session_trials` is set, stop after that many trials, so that another
+    process can resume the search. Hyperband's
     trials train for the epochs it gives them, from new weights.
 
     Args:
@@ -140,7 +142,24 @@ class _Trials:
         of = f"/{self.announced_max}" if self.announced_max else ""
         values = {k: f"{v:.3g}" if isinstance(v, float) else v
                   for k, v in trial.hyperparameters.values.items() if k in self.space}
-        print(f"Trial {int(trial.trial_id) + 1}{of}: {values}", flush=True)
+        print(f"Trial {int(trial.trial_id) + 1}{of}: {values}{self._so_far(trial)}",
+              flush=True)
+
+    def _so_far(self, trial):
+        """'; best so far: ..., about N min left', from the completed trials
+        (those of earlier search processes included); '' before the first."""
+        done = [t for t in self.oracle.trials.values() if t.status == "COMPLETED"]
+        if not done:
+            return ""
+        best = self.oracle.get_best_trials(1)[0]
+        text = (f"; best so far {self.oracle.objective.name} {best.score:.4g} "
+                f"(trial {int(best.trial_id) + 1})")
+        seconds = [t.metrics.get_last_value("trial_seconds") for t in done
+                   if t.metrics.exists("trial_seconds")]
+        if seconds and self.announced_max:
+            left = sum(seconds) / len(seconds) * (self.announced_max - int(trial.trial_id))
+            text += f", about {left / 60:.0f} min left" if left >= 90 else f", {left:.0f} s left"
+        return text
 
     def run_trial(self, trial, *args, **kwargs):
         hp = trial.hyperparameters
@@ -151,10 +170,12 @@ class _Trials:
         backend.clear_caches()
         gc.collect()
         name = self.oracle.objective.name
+        start = time.perf_counter()
         try:
             metrics = self.run(config, Path(self.project_dir) / "trials" / trial.trial_id,
                                overwrite=True)
-            return {name: score(metrics, name), **_memory_mb()}
+            return {name: score(metrics, name), "trial_seconds": time.perf_counter() - start,
+                    **_memory_mb()}
         except Diverged as error:  # this trial fails; the search goes on
             raise kt.errors.FailedTrialError(str(error)) from None
         except UsageError as error:

@@ -12,7 +12,7 @@ from kerasdl import autoencoder as ae
 from kerasdl import cards, cli, data, flags
 from kerasdl.autoencoder import (DenseTranspose, build_autoencoder, encoder_of, noise_layer,
                                  tied_pairs)
-from kerasdl.callbacks.curves import read_history
+from kerasdl.history import read_history
 from kerasdl.errors import UsageError
 
 SHAPE = (28, 28, 1)

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from kerasdl.callbacks import EpochTimer, LearningCurves, StopOnNaN, TimeToAccuracy
-from kerasdl.callbacks import curves, timing
-from kerasdl.callbacks.curves import curve_panels, read_history
+from kerasdl.callbacks import timing
+from kerasdl.history import curve_panels, plot_learning_curves, read_history
 from kerasdl.errors import UsageError
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -78,10 +78,10 @@ def test_plot_learning_curves_draws_one_panel_per_metric(tmp_path):
     csv = tmp_path / "history.csv"
     csv.write_text("epoch,accuracy,loss,val_accuracy,val_loss\n"
                    "0,0.5,1,0.4,1.1\n1,0.7,0.5,0.6,0.8\n")
-    curves.plot_learning_curves(csv, tmp_path / "two.png")
+    plot_learning_curves(csv, tmp_path / "two.png")
     assert Image.open(tmp_path / "two.png").size == (1000, 380)  # 2 panels of 5 x 3.8 in
     csv.write_text("epoch,learning_rate\n0,0.1\n")
-    curves.plot_learning_curves(csv, tmp_path / "none.png")
+    plot_learning_curves(csv, tmp_path / "none.png")
     assert not (tmp_path / "none.png").exists()
 
 

@@ -42,7 +42,8 @@ def saved(tmp_path):
 def test_make_card_records_the_model_and_the_running_keras():
     model = tiny_model()
     card = tiny_card(model)
-    assert set(card) == {*cards.CARD_KEYS, "params"}
+    assert set(card) == {*cards.CARD_KEYS, "params", "summary"}
+    assert any("Total params: 26" in line for line in card["summary"])
     assert card["class_names"] == ["a", "b"]
     assert card["input_shape"] == [4, 3, 1] and card["dtype"] == "float32"
     assert card["params"] == model.count_params() == 4 * 3 * 2 + 2

@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 import pytest
 
-from kerasdl import flags
+from kerasdl import cli, flags
 from kerasdl.errors import UsageError
 
 
@@ -37,6 +37,17 @@ def assert_one_line(result, expected):
 ])
 def test_bad_input_is_one_line_with_exit_status_2(args, expected):
     assert_one_line(kerasdl("run", "classification", *args), expected)
+
+
+def test_tensorboard_without_tensorflow_is_one_line(tmp_path, monkeypatch, capsys):
+    find_spec = flags.importlib.util.find_spec
+    monkeypatch.setattr(flags.importlib.util, "find_spec",
+                        lambda name, *args: None if name == "tensorflow" else find_spec(name))
+    assert flags.run_main(cli.load_app("perceptron").main, [
+        "--dry-run", "--tensorboard", "--output-dir", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err.startswith("error: --tensorboard writes its logs with "
+                                              "TensorFlow, which is not installed")
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_diverging_run_stops_with_one_line_and_says_so_in_its_metrics(tmp_path, has_mnist):

@@ -11,7 +11,7 @@ import sys
 import keras
 import pytest
 
-from kerasdl.callbacks.curves import read_history
+from kerasdl.history import read_history
 
 # Runs `kerasdl ARGS` on the first 256/64/128 images of each split; with
 # $PAUSE set, it prints a line after the first batch of the second epoch
@@ -62,3 +62,7 @@ def test_a_run_killed_in_the_middle_of_an_epoch_resumes_from_its_last_backup(
     assert read_history(tmp_path / "history.csv")["epoch"] == [0, 1]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics.get("epochs_run", metrics.get("epochs")) == 2 and metrics["resumed"]
+    # The run's log and report say where it was resumed.
+    log = json.loads((tmp_path / "run_log.json").read_text())
+    assert [(start["resumed"], start["epochs_done"]) for start in log] == [(False, 0), (True, 1)]
+    assert "Resumed 1 time" in (tmp_path / "report.html").read_text()

@@ -7,7 +7,8 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdl import cli, labs
+from kerasdl import callbacks, cli, labs
+from kerasdl.callbacks import tensorboard_logs
 
 PLOTS = {
     "perceptron": ["mistakes.png", "xor_boundaries.png"],
@@ -134,6 +135,19 @@ def test_train_prints_each_epoch_only_when_asked(capsys):
     assert [line.split(", ")[0] for line in lines] == ["tiny net: epoch 1/2",
                                                         "tiny net: epoch 2/2"]
     assert "loss" in lines[-1] and "accuracy" in lines[-1]
+
+
+def test_in_a_tensorboard_run_each_fit_logs_under_its_own_name(tmp_path):
+    rng = np.random.default_rng(0)
+    data = rng.random((32, 28, 28, 1), dtype="float32"), rng.integers(0, 10, 32)
+    with tensorboard_logs.logging_to(tmp_path):
+        for progress in ("p=0.5", "p=0.5", None):
+            labs.train(labs.mlp(1, 4), "sgd", data, data, epochs=1, batch_size=16,
+                       progress=progress)
+        assert callbacks.log_folder() == tmp_path
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["fit", "p=0.5", "p=0.5-2"]
+    assert list((tmp_path / "p=0.5-2" / "train").glob("events.out.tfevents.*"))
+    assert callbacks.log_folder() is None and callbacks.tensorboard("after") == []
 
 
 def test_epochs_to_counts_from_one_and_says_never():

@@ -140,7 +140,7 @@ def test_a_diverged_run_says_so_in_its_metrics_and_is_not_resumed(tmp_path):
 
     def parse_config(argv):
         return {**CONFIG, "backend": "tensorflow"}, type("Args", (), {
-            "output_dir": tmp_path, "overwrite": False})
+            "output_dir": tmp_path, "overwrite": False, "tensorboard": False})
 
     def train_and_evaluate(config, output_dir, overwrite, command):
         runs.prepare(output_dir, config, overwrite)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from kerasdl import backend, training
-from kerasdl.callbacks.curves import read_history
+from kerasdl.history import read_history
 from kerasdl.errors import UsageError
 from kerasdl.models import build_classifier
 

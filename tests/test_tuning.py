@@ -3,6 +3,7 @@ and for each tunable app."""
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import keras
@@ -295,7 +296,7 @@ def _run_diverging_at_one(config, output_dir, overwrite=False):
     return {"val_accuracy": config["x"] / 10, "test_accuracy": 0.5}
 
 
-def test_a_diverged_trial_fails_alone_and_the_search_goes_on(tmp_path):
+def test_a_diverged_trial_fails_alone_and_the_search_goes_on(tmp_path, capsys):
     spec = {"space": {"x": {"type": "int", "min": 0, "max": 3}},
             "objective": "val_accuracy", "direction": "max"}
     metrics = tuning.tune(_run_diverging_at_one, spec, {"seed": 0, "x": 0}, tuner="grid",
@@ -303,3 +304,9 @@ def test_a_diverged_trial_fails_alone_and_the_search_goes_on(tmp_path):
                           trials_per_process=0)
     assert sorted(int(row["x"]) for row in read_trials(tmp_path)) == [0, 2, 3]
     assert metrics["best_hyperparameters"] == {"x": 3}
+    # Each trial is announced with the best so far and the time left.
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if re.match(r"Trial \d+/", line)]
+    assert lines[0] == "Trial 1/4: {'x': 0}"
+    assert lines[3].startswith("Trial 4/4: {'x': 3}; best so far val_accuracy 0.2 (trial 3), ")
+    assert lines[3].endswith(" s left")

@@ -108,6 +108,15 @@ def test_vectors_round_trip_and_projector_files(tmp_path, hand_vectors):
         embeddings.load(tmp_path / "missing")
 
 
+def test_a_run_that_logs_to_tensorboard_gets_the_projector_in_its_logs(tmp_path, hand_vectors):
+    hand_vectors.save_projector(tmp_path, tmp_path / "tensorboard")
+    logs = tmp_path / "tensorboard" / "train"
+    assert (logs / "metadata.tsv").read_text() == (tmp_path / "metadata.tsv").read_text()
+    assert np.loadtxt(logs / "vectors.tsv", delimiter="\t").shape == (5, 2)
+    config = (logs / "projector_config.pbtxt").read_text()
+    assert 'tensor_path: "vectors.tsv"' in config and 'metadata_path: "metadata.tsv"' in config
+
+
 @pytest.mark.parametrize("text,reason", [
     ("garbage\n", "invalid literal"), ("2 2\nking 0.5 0.1\n", "header says 2 words"),
     ("1 2\nking 0.5 x\n", "could not convert"), ("1 2\nking 0.5 0.1 0.3\n", "could not broadcast")])

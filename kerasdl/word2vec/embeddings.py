@@ -89,12 +89,28 @@ class WordVectors:
             for word, row in zip(self.words, self.vectors):
                 f.write(word + " " + " ".join(f"{x:.6g}" for x in row) + "\n")
 
-    def save_projector(self, folder):
+    def save_projector(self, folder, log_folder=None):
         """Writes `vectors.tsv` and `metadata.tsv` for the TensorBoard
-        Embedding Projector (projector.tensorflow.org: Load)."""
+        Embedding Projector (projector.tensorflow.org: Load).
+
+        Args:
+            folder: where to write them.
+            log_folder: the run's TensorBoard logs, or `None`. Its training
+                logs (`train/`) then get both files too (TensorBoard reads
+                none outside its logs) and a `projector_config.pbtxt` that
+                names them, so that TensorBoard's Projector tab shows the
+                vectors.
+        """
         folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
         np.savetxt(folder / "vectors.tsv", self.vectors, fmt="%.6g", delimiter="\t")
         (folder / "metadata.tsv").write_text("\n".join(self.words) + "\n", encoding="utf-8")
+        if log_folder is not None:
+            logs = Path(log_folder, "train")
+            self.save_projector(logs)
+            (logs / "projector_config.pbtxt").write_text(
+                'embeddings {\n  tensor_name: "word2vec"\n  tensor_path: "vectors.tsv"\n'
+                '  metadata_path: "metadata.tsv"\n}\n')
 
     def preprocessing(self, min_count):
         """Returns what a word id means, for the card of a model from word
