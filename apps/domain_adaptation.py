@@ -67,10 +67,6 @@ def build_dann(input_shape, num_classes, total_steps):
     return keras.Model(images, {"label": label, "domain": domain})
 
 
-def accuracy(classifier, x, y):
-    return float(np.mean(np.argmax(classifier.predict(x, batch_size=1000, verbose=0), -1) == y))
-
-
 def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     """Trains and compares the nets as `config` says, in `output_dir`; returns the metrics."""
     # Data: each domain with a validation split of its training set, at one size.
@@ -107,9 +103,9 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
             model.fit(batches, epochs=epochs, verbose=0,
                       callbacks=labs.fit_callbacks(f"{direction} {name}", epochs))
             classifier = keras.Model(model.inputs, model.get_layer("label").output)
-            row[name] = accuracy(classifier, target.x_test, target.y_test)
+            row[name] = labs.accuracy(classifier, target.x_test, target.y_test)
             if name == "DANN":
-                val_accuracies.append(accuracy(classifier, target.x_val, target.y_val))
+                val_accuracies.append(labs.accuracy(classifier, target.x_val, target.y_val))
                 cards.save(classifier, f"{output_dir}/{direction}", cards.make_card(
                     classifier, app=APP, dataset=target.name, class_names=target.class_names,
                     preprocessing=target.preprocessing, seed=seed, command=command, metrics={

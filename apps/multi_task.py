@@ -58,10 +58,6 @@ def build_multi_task(input_shape, num_classes):
                                 "rotation": layers.Dense(4, "softmax", name="rotation")(trunk)})
 
 
-def accuracy(classifier, x, y):
-    return float(np.mean(np.argmax(classifier.predict(x, batch_size=1000, verbose=0), -1) == y))
-
-
 def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     """Trains and compares the nets as `config` says, in `output_dir`; returns the metrics."""
     # Data: the training images, a few of them labelled; a validation split.
@@ -94,9 +90,9 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                 verbose=0, callbacks=labs.fit_callbacks(f"seed {seed} {name}", epochs))
             curves[f"seed {seed}"][name] = history.history["val_label_accuracy"]
             classifier = keras.Model(model.inputs, model.get_layer("label").output)
-            row[name] = accuracy(classifier, images.x_test, images.y_test)
+            row[name] = labs.accuracy(classifier, images.x_test, images.y_test)
             if name == "multi-task":
-                val_accuracies.append(accuracy(classifier, images.x_val, images.y_val))
+                val_accuracies.append(labs.accuracy(classifier, images.x_val, images.y_val))
             if name == "multi-task" and seed == config["seed"]:
                 cards.save(classifier, f"{output_dir}/multi-task", cards.make_card(
                     classifier, app=APP, dataset=images.name, class_names=images.class_names,

@@ -88,6 +88,13 @@ def test_accuracy(model, x, y):
     return float(model.evaluate(x, y, batch_size=1000, verbose=0, return_dict=True)["accuracy"])
 
 
+def accuracy(model, x, y):
+    """The accuracy of `model`'s most probable class for the images `x`
+    against the integer labels `y`, predicted in batches of 1,000 (for a
+    model that is not compiled, or not with an "accuracy" metric)."""
+    return float(np.mean(np.argmax(model.predict(x, batch_size=1000, verbose=0), -1) == y))
+
+
 def loss_gradients(model, x, y, variables=None, from_logits=False):
     """The gradients of the cross-entropy of `model` on the batch `(x, y)`
     (integer labels), by the backend's autodiff.

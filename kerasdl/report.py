@@ -62,6 +62,12 @@ def scalars(metrics):
             if isinstance(value, (int, float, str, bool)) or value is None}
 
 
+def _is_table(value):
+    """Whether `value` is rows of a table: a list of dicts of cell values."""
+    return isinstance(value, list) and value and all(
+        isinstance(row, dict) and row == scalars(row) for row in value)
+
+
 def read_run(run_dir):
     """Everything a report shows of the run in `run_dir`, as a dict."""
     run_dir = Path(run_dir)
@@ -77,17 +83,20 @@ def read_run(run_dir):
         cards.append({"folder": str(path.parent.relative_to(run_dir)), "card": card,
                       "summary": "\n".join(summary) if summary else None})
     results = run_dir / "results.md"
+    details = {key: value for key, value in (metrics or {}).items()
+               if key not in scalars(metrics)}
     return {
         "name": run_dir.name,
         "config": _read_json(run_dir / "config.json") or {},
         "status": status(metrics),
         "metrics": scalars(metrics),
-        "details": {key: value for key, value in (metrics or {}).items()
-                    if key not in scalars(metrics)},
+        "tables": {key: value for key, value in details.items() if _is_table(value)},
+        "details": {key: value for key, value in details.items() if not _is_table(value)},
         "command": next((start["command"] for start in log if start["command"]), None),
         "starts": log,
         "resumes": [start for start in log if start["resumed"]],
-        "results": results.read_text() if results.exists() else None,
+        "results": results.read_text() if results.exists() and "results" not in details
+        else None,
         "plots": [{"name": str(path.relative_to(run_dir)), "src": _data_uri(path.read_bytes())}
                   for path in plots[:MAX_PLOTS]],
         "plots_left_out": len(plots) - MAX_PLOTS if len(plots) > MAX_PLOTS else 0,

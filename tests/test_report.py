@@ -94,6 +94,16 @@ def test_a_report_shows_a_running_run_and_where_it_was_resumed(tmp_path):
     assert "diverged" in page and "the loss became NaN in epoch 3" in page
 
 
+def test_a_lab_s_rows_are_a_table_and_other_figures_json(tmp_path):
+    runs.prepare(tmp_path, CONFIG)
+    runs.write_metrics(tmp_path, {"claim": "b is small", "results": [
+        {"net": "wide", "error": 0.0125}, {"net": "deep", "error": 0.5}],
+        "curves": {"wide": [1.0, 0.5]}})
+    page = html.unescape((tmp_path / "report.html").read_text())
+    assert "<th>net</th><th>error</th>" in page and 'data-value="0.0125">0.0125</td>' in page
+    assert '"wide": [' in page and '"net": "wide"' not in page
+
+
 def test_an_overwritten_run_starts_a_new_log(tmp_path):
     runs.prepare(tmp_path, CONFIG, command="first")
     runs.write_metrics(tmp_path, {"test_accuracy": 0.5})
