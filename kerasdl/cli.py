@@ -281,7 +281,8 @@ def write_reports(args):
         runs.write_report(run)
     runs.make_folder(output.parent, "--output")
     runs.write_text(output, report.render_index(found, output))
-    print(f"Wrote {output}, comparing {len(found)} runs; each run's report.html is fresh")
+    print(f"Wrote {output}, comparing {len(found)} run{'s' * (len(found) != 1)}; each "
+          "run's report.html is fresh")
 
 
 def write_notebook(args, app_flags):
@@ -321,6 +322,9 @@ def _tune_parser(app, objective):
     parser.add_argument("--trials-per-process", type=flags.non_negative_int, default=1,
                         help="run the search this many trials at a time, each share in a "
                              "new process, so that memory stays flat; 0: all in one")
+    parser.add_argument("--quiet", action="store_true",
+                        help="show no progress (no line per trial, nothing the trials "
+                             "print), only the result")
     return parser
 
 
@@ -335,7 +339,7 @@ def tune(app_name, argv):
     return tuning.tune(
         app.train_and_evaluate, app.TUNING, config, tuner=args.tuner,
         max_trials=args.max_trials, objective=args.objective, output_dir=args.output_dir,
-        resume=args.resume, trials_per_process=args.trials_per_process)
+        resume=args.resume, trials_per_process=args.trials_per_process, quiet=args.quiet)
 
 
 def main(argv=None):

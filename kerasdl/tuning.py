@@ -11,9 +11,11 @@ no second model definition. Trials run a few at a time in processes of their
 own, so that memory stays flat over a long search. This module knows no app.
 """
 
+import contextlib
 import csv
 import dataclasses
 import gc
+import io
 import json
 import multiprocessing
 import resource
@@ -71,6 +73,11 @@ def direction(spec, objective):
     return "min" if objective.endswith(("loss", "fid")) else "max"
 
 
+def silenced(quiet):
+    """A context that drops what is printed inside it when `quiet`."""
+    return contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext()
+
+
 def _memory_mb():
     """This process' resident memory now as `rss_mb` (left out where /proc
     is missing) and its peak so far as `peak_rss_mb`, in MB."""
@@ -125,12 +132,13 @@ class _Trials:
     """
 
     def __init__(self, *, run, config, space, max_trials=None, session_trials=None,
-                 **kwargs):
+                 quiet=False, **kwargs):
         if max_trials is not None:
             kwargs["max_trials"] = max_trials
         super().__init__(**kwargs)
         self.run, self.config, self.space = run, config, space
         self.announced_max, self.session_trials, self.trials_run = max_trials, session_trials, 0
+        self.quiet = quiet
         # Declared up front, as a HyperModel's build would: Hyperband draws
         # nothing from an empty space.
         declared = self.oracle.get_space()
@@ -142,8 +150,9 @@ class _Trials:
         of = f"/{self.announced_max}" if self.announced_max else ""
         values = {k: f"{v:.3g}" if isinstance(v, float) else v
                   for k, v in trial.hyperparameters.values.items() if k in self.space}
-        print(f"Trial {int(trial.trial_id) + 1}{of}: {values}{self._so_far(trial)}",
-              flush=True)
+        if not self.quiet:
+            print(f"Trial {int(trial.trial_id) + 1}{of}: {values}{self._so_far(trial)}",
+                  flush=True)
 
     def _so_far(self, trial):
         """'; best so far: ..., about N min left', from the completed trials
@@ -172,8 +181,9 @@ class _Trials:
         name = self.oracle.objective.name
         start = time.perf_counter()
         try:
-            metrics = self.run(config, Path(self.project_dir) / "trials" / trial.trial_id,
-                               overwrite=True)
+            with silenced(self.quiet):
+                metrics = self.run(config, Path(self.project_dir) / "trials" / trial.trial_id,
+                                   overwrite=True)
             return {name: score(metrics, name), "trial_seconds": time.perf_counter() - start,
                     **_memory_mb()}
         except Diverged as error:  # this trial fails; the search goes on
@@ -199,7 +209,7 @@ def _make_tuner(search, session_trials=None):
     tuner_class = TUNER_CLASSES[search.tuner]
     made = type(f"{tuner_class.__name__}OfRuns", (_Trials, tuner_class), {})
     return made(run=search.run, config=config, space=search.space,
-                session_trials=session_trials,
+                session_trials=session_trials, quiet=search.quiet,
                 objective=kt.Objective(search.objective, search.direction),
                 seed=config["seed"], directory=str(search.output_dir),
                 project_name="search", overwrite=False, **size)
@@ -219,6 +229,7 @@ class Search:
     direction: str
     max_trials: int
     output_dir: Path
+    quiet: bool = False
 
 
 # The exit status of a search process that ran its share of the trials and
@@ -230,7 +241,7 @@ def _search_part(search, session_trials, errors):
     """Runs up to `session_trials` trials of `search`, in a process of its
     own; a user error goes back through the queue `errors`."""
     try:
-        _make_tuner(search, session_trials).search()
+        _make_tuner(search, session_trials).search(verbose=int(not search.quiet))
     except _SessionDone:
         sys.exit(_MORE_TRIALS)
     except UsageError as error:
@@ -322,7 +333,7 @@ def write_trials(trials, space, objective, output_dir, lower_is_better):
 
 
 def tune(run, spec, config, *, tuner, max_trials, objective, output_dir, resume=False,
-         trials_per_process=1):
+         trials_per_process=1, quiet=False):
     """Searches an app's space for its objective, then retrains the best
     configuration with the app's own `run` (on train plus validation unless
     the app says otherwise) and evaluates it on the test split.
@@ -346,6 +357,8 @@ def tune(run, spec, config, *, tuner, max_trials, objective, output_dir, resume=
         trials_per_process: run the search this many trials at a time, each
             share in a new process, so that memory stays flat over a long
             search; 0 runs it all in this process.
+        quiet: show no progress: no line per trial, no keras-tuner summaries
+            and nothing that the trials' runs and the retraining print.
 
     Returns:
         The retrained model's metrics, with the best hyperparameters.
@@ -374,13 +387,13 @@ def tune(run, spec, config, *, tuner, max_trials, objective, output_dir, resume=
     runs.write_json(saved, settings)
 
     search = Search(run, config, spec["space"], tuner, objective,
-                    direction(spec, objective), max_trials, output_dir)
+                    direction(spec, objective), max_trials, output_dir, quiet)
     print(f"Searching with {tuner}: {'resuming' if resume else 'new search'} in "
           f"{output_dir}", flush=True)
     if trials_per_process:
         _search_in_processes(search, trials_per_process)
     else:
-        _make_tuner(search).search()
+        _make_tuner(search).search(verbose=int(not search.quiet))
     ranked = write_trials(saved_trials(output_dir), search.space, objective, output_dir,
                           search.direction == "min")
     best = {k: ranked[0][k] for k in search.space}
@@ -391,5 +404,6 @@ def tune(run, spec, config, *, tuner, max_trials, objective, output_dir, resume=
     best_config = apply(config, best)
     if retrain_on_validation:
         best_config["validation_size"] = 0
-    metrics = run(best_config, output_dir / "best", overwrite=resume)
+    with silenced(quiet):
+        metrics = run(best_config, output_dir / "best", overwrite=resume)
     return {**metrics, "best_hyperparameters": best}

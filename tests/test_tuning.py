@@ -296,6 +296,21 @@ def _run_diverging_at_one(config, output_dir, overwrite=False):
     return {"val_accuracy": config["x"] / 10, "test_accuracy": 0.5}
 
 
+def _run_printing(config, output_dir, overwrite=False):
+    print("a trial's own output")
+    return {"val_accuracy": config["x"] / 10, "test_accuracy": 0.5}
+
+
+def test_a_quiet_search_prints_only_its_result(tmp_path, capsys):
+    spec = {"space": {"x": {"type": "int", "min": 0, "max": 2}},
+            "objective": "val_accuracy", "direction": "max"}
+    tuning.tune(_run_printing, spec, {"seed": 0, "x": 0}, tuner="grid", max_trials=3,
+                objective=None, output_dir=tmp_path, trials_per_process=0, quiet=True)
+    out = capsys.readouterr().out
+    assert not re.search(r"^Trial \d", out, re.M) and "a trial's own output" not in out, out
+    assert out.splitlines()[-1].startswith("Trials completed: 3; the best, val_accuracy 0.2")
+
+
 def test_a_diverged_trial_fails_alone_and_the_search_goes_on(tmp_path, capsys):
     spec = {"space": {"x": {"type": "int", "min": 0, "max": 3}},
             "objective": "val_accuracy", "direction": "max"}
