@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from kerasdl import __version__, flags, names
+from kerasdl.errors import UsageError
 
 
 # Short names for `kerasdl run`, besides the module names.
@@ -230,16 +231,17 @@ def explore_vectors(action, model, words, top):
             print(f"  {word:20} {score:.3f}")
 
 
+def _refuse_to_replace(output, overwrite):
+    """Raises a `UsageError` when `output` exists and `overwrite` is off."""
+    if output.exists() and not overwrite:
+        raise UsageError(f"{output} exists; choose another --output, or pass --overwrite")
+
+
 def sample_gan(args):
     """Runs `kerasdl gan sample`: draws `args.n` images from a saved
     generator and writes them as a grid."""
-    from pathlib import Path
-
-    from kerasdl.errors import UsageError
-
     output = Path(args.output)
-    if output.exists() and not args.overwrite:
-        raise UsageError(f"{output} exists; choose another --output, or pass --overwrite")
+    _refuse_to_replace(output, args.overwrite)
     flags.use_backend(args.backend)
     from kerasdl import cards
     from kerasdl.gan import generator_classes, sample, save_grid
@@ -271,11 +273,9 @@ def write_reports(args):
     """Runs `kerasdl report`: rewrites each run's `report.html`, then writes
     the index of them all at `args.output`."""
     from kerasdl import report, runs
-    from kerasdl.errors import UsageError
 
     output = Path(args.output)
-    if output.exists() and not args.overwrite:
-        raise UsageError(f"{output} exists; choose another --output, or pass --overwrite")
+    _refuse_to_replace(output, args.overwrite)
     found = report.find_runs(args.dirs)
     for run in found:
         runs.write_report(run)
@@ -289,12 +289,10 @@ def write_notebook(args, app_flags):
     """Runs `kerasdl notebook`: writes the app `args.app` as a notebook that
     runs with `app_flags`."""
     from kerasdl import notebooks
-    from kerasdl.errors import UsageError
 
     name = ALIASES.get(args.app, args.app)
     output = Path(args.output or f"{name}.ipynb")
-    if output.exists() and not args.overwrite:
-        raise UsageError(f"{output} exists; choose another --output, or pass --overwrite")
+    _refuse_to_replace(output, args.overwrite)
     notebooks.write_notebook(output, app_source(name), name, app_flags)
     print(f"Wrote {output}; open it with: jupyter lab {output}")
 

@@ -78,18 +78,18 @@ def read_run(run_dir):
     for path in _files(run_dir, "card.json"):
         card = json.loads(path.read_text())
         summary = card.pop("summary", None)
-        card = {key: value if key in scalars(card) else json.dumps(value)
-                for key, value in card.items()}
+        cells = scalars(card)
+        card = {key: cells.get(key, json.dumps(value)) for key, value in card.items()}
         cards.append({"folder": str(path.parent.relative_to(run_dir)), "card": card,
                       "summary": "\n".join(summary) if summary else None})
     results = run_dir / "results.md"
-    details = {key: value for key, value in (metrics or {}).items()
-               if key not in scalars(metrics)}
+    shown = scalars(metrics)
+    details = {key: value for key, value in (metrics or {}).items() if key not in shown}
     return {
         "name": run_dir.name,
         "config": _read_json(run_dir / "config.json") or {},
         "status": status(metrics),
-        "metrics": scalars(metrics),
+        "metrics": shown,
         "tables": {key: value for key, value in details.items() if _is_table(value)},
         "details": {key: value for key, value in details.items() if not _is_table(value)},
         "command": next((start["command"] for start in log if start["command"]), None),

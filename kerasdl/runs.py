@@ -4,7 +4,8 @@ A run directory holds `config.json` and `run_log.json` (each start of the
 run: its time and command, and for a resume the epochs done before it) from
 the start, `backup/` while training, and `metrics.json` once the run has
 finished or diverged. `report.html` shows it all in a browser; it is
-rewritten when the run starts, after each epoch and at the end.
+rewritten when the run starts, after each epoch of `training.fit` and at
+the end.
 Nothing in it is replaced unless the user asks with `overwrite=True`. While
 a process runs in it, that process holds a lock on its `.lock` file, so a
 second run into the same folder refuses at once; the system drops the lock
