@@ -24,7 +24,7 @@ from kerasdl import backend, data, labs, runs  # noqa: E402
 APP = "backprop"
 PRESETS = {"mnist": {"dataset": "mnist", "validation_size": 5000, "epochs": 8,
                      "batch_size": 64, "lr": 0.1}}
-FLAGS = {}
+FLAGS = {"tensorboard": None}  # its own training loop runs no Keras callbacks
 SIZES = [784, 256, 128, 10]
 
 

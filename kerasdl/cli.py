@@ -277,12 +277,12 @@ def write_reports(args):
     output = Path(args.output)
     _refuse_to_replace(output, args.overwrite)
     found = report.find_runs(args.dirs)
-    for run in found:
-        runs.write_report(run)
+    failed = [run for run in found if runs.write_report(run) is None]
     runs.make_folder(output.parent, "--output")
     runs.write_text(output, report.render_index(found, output))
-    print(f"Wrote {output}, comparing {len(found)} run{'s' * (len(found) != 1)}; each "
-          "run's report.html is fresh")
+    print(f"Wrote {output}, comparing {len(found)} run{'s' * (len(found) != 1)}; "
+          + (f"{len(failed)} report.html could not be written (see the warnings above)"
+             if failed else "each run's report.html is fresh"))
 
 
 def write_notebook(args, app_flags):
@@ -331,7 +331,10 @@ def tune(app_name, argv):
     flags.choose_backend(argv)
     app = load_app(app_name)
     args, app_argv = _tune_parser(app_name, app.TUNING["objective"]).parse_known_args(argv)
-    config, _ = app.parse_config(app_argv)
+    config, app_args = app.parse_config(app_argv)
+    if getattr(app_args, "tensorboard", False):
+        raise UsageError("kerasdl tune takes no --tensorboard: its trials log nothing; "
+                         "rerun the best configuration with kerasdl run APP --tensorboard")
     from kerasdl import tuning
 
     return tuning.tune(

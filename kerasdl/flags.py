@@ -165,6 +165,11 @@ SHARED_FLAGS = {
 RUN_FLAGS = ("backend", "output_dir", "overwrite", "tensorboard")
 
 
+def _flags(table):
+    """An app's flags: the shared ones, then its `table`'s, without those it sets to `None`."""
+    return {flag: spec for flag, spec in {**SHARED_FLAGS, **table}.items() if spec is not None}
+
+
 def app_parser(name, doc, table, presets=None):
     """Makes the parser of an app from `SHARED_FLAGS` and the app's own
     `table` (same form; an entry there replaces the shared one).
@@ -172,7 +177,8 @@ def app_parser(name, doc, table, presets=None):
     Args:
         name: the app's name, as in `kerasdl run NAME`.
         doc: the app's module docstring, shown by --help.
-        table: the app's flags, as data (see `SHARED_FLAGS`).
+        table: the app's flags, as data (see `SHARED_FLAGS`); `None` for a
+            shared flag that the app does not take.
         presets: a dict of named presets whose values the help shows for
             each flag with a "preset" key.
 
@@ -181,7 +187,7 @@ def app_parser(name, doc, table, presets=None):
     """
     parser = ArgumentParser(prog=f"kerasdl run {name}", description=doc,
                             formatter_class=HelpFormatter)
-    for flag, spec in {**SHARED_FLAGS, **table}.items():
+    for flag, spec in _flags(table).items():
         spec = dict(spec)
         key = spec.pop("preset", None)
         if key:
@@ -217,7 +223,7 @@ def parse(name, doc, table, argv=None, *, presets=None, pick=None):
     presets = presets or {name: {}}
     preset = presets[pick(args) if pick else next(iter(presets))]
     config = {"app": name, "backend": use_backend(args.backend), **copy.deepcopy(preset)}
-    for flag, spec in {**SHARED_FLAGS, **table}.items():
+    for flag, spec in _flags(table).items():
         value, key = getattr(args, flag), spec.get("preset")
         if key:
             value = preset_value(preset, key) if value is None else value
@@ -228,6 +234,22 @@ def parse(name, doc, table, argv=None, *, presets=None, pick=None):
     if args.dry_run:
         config["epochs"] = 1
     return config, args
+
+
+def tensorboard_folder(args):
+    """The folder of a run's TensorBoard logs: OUTPUT_DIR/tensorboard with
+    `--tensorboard`, else `None`.
+
+    Raises:
+        UsageError: for `--tensorboard` without TensorFlow installed.
+    """
+    if not getattr(args, "tensorboard", False):
+        return None
+    if importlib.util.find_spec("tensorflow") is None:
+        raise UsageError("--tensorboard writes its logs with TensorFlow, which is not "
+                         "installed; pip install tensorflow-cpu (or tensorflow), or leave "
+                         "--tensorboard out")
+    return Path(args.output_dir, "tensorboard")
 
 
 def run_app(name, parse_config, train_and_evaluate, argv=None):
@@ -248,10 +270,7 @@ def run_app(name, parse_config, train_and_evaluate, argv=None):
             keep the last good epoch.
     """
     config, args = parse_config(argv)
-    if args.tensorboard and importlib.util.find_spec("tensorflow") is None:
-        raise UsageError("--tensorboard writes its logs with TensorFlow, which is not "
-                         "installed; pip install tensorflow-cpu (or tensorflow), or leave "
-                         "--tensorboard out")
+    logs = tensorboard_folder(args)
     from kerasdl import backend
 
     print(f"kerasdl {name}: backend {config['backend']}, device {backend.device_info()}",
@@ -262,7 +281,7 @@ def run_app(name, parse_config, train_and_evaluate, argv=None):
     from kerasdl.callbacks.tensorboard_logs import logging_to
 
     try:
-        with logging_to(Path(args.output_dir, "tensorboard") if args.tensorboard else None):
+        with logging_to(logs):
             return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite,
                                       command=command_line(name, argv))
     except Diverged as error:

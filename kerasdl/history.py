@@ -7,13 +7,29 @@ import math
 from matplotlib.figure import Figure
 
 
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:  # CSVLogger's 'NA', or a cell cut short
+        return math.nan
+
+
 def read_history(path):
     """Reads a `history.csv` into a dict of column name to list of floats
-    (NaN where CSVLogger wrote 'NA')."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    return {key: [float(row[key].replace("NA", "nan")) for row in rows]
-            for key in rows[0]} if rows else {}
+    (NaN where CSVLogger wrote 'NA'). A row with too few or too many cells,
+    as a kill in the middle of a write leaves, is skipped."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        reader = csv.DictReader(f)
+        rows = [row for row in reader if None not in row and None not in row.values()]
+    return {key: [_number(row[key]) for row in rows] for key in rows[0]} if rows else {}
+
+
+def epoch_numbers(history):
+    """The epochs of a `read_history` dict, counted from 1 (its rows, where
+    it has no `epoch` column)."""
+    if "epoch" in history:
+        return [epoch + 1 for epoch in history["epoch"]]
+    return list(range(1, len(next(iter(history.values()), [])) + 1))
 
 
 def curve_panels(history):
@@ -43,7 +59,7 @@ def plot_learning_curves(csv_path, png_path):
     panels = curve_panels(history)
     if not panels:
         return
-    epochs = [e + 1 for e in history["epoch"]]
+    epochs = epoch_numbers(history)
     fig = Figure(figsize=(5 * len(panels), 3.8), layout="constrained")
     for ax, (name, twin) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels):
         ax.plot(epochs, history[name], "o-",

@@ -6,7 +6,10 @@ with each block of top-level comments as a markdown cell; then the run
 itself, `train_and_evaluate`'s body section by section ("# Data: ...",
 "# Model: ..."), each section's comment a markdown cell and its code a cell,
 on the settings that the flags in `ARGS` give. An app whose
-`train_and_evaluate` returns early keeps it whole and calls it instead.
+`train_and_evaluate` cannot run that way (it returns early, for one) keeps
+it whole and runs it with `flags.run_app`, as `kerasdl run` does. An
+unrolled run that diverges stops at the cell that raised, and its
+`metrics.json` is not written, as `kerasdl run` writes it.
 Keras-free.
 """
 
@@ -15,6 +18,7 @@ import json
 import re
 
 NOQA = re.compile(r"\s+# noqa\b.*$")
+PARAMETERS = ["config", "output_dir", "overwrite", "command"]  # of train_and_evaluate
 KERNEL = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
@@ -55,18 +59,26 @@ def _cells(lines, nodes, after, indent=0, keep=lambda node: True):
     return cells + ([_cell("code", code)] if code else [])
 
 
-def _returns_only_at_the_end(function):
-    """Whether `function`'s one `return` (outside functions it defines) is
-    its last statement, so that its body can run as top-level cells."""
+def _unrollable(function):
+    """Whether `function`'s body can run as top-level cells: it takes just
+    the arguments that the notebook's settings cell defines, its one
+    `return` (outside functions it defines) is its last statement and gives
+    a value, and it has no `global`, `nonlocal` or `yield`."""
+    args = function.args
+    if ([arg.arg for arg in args.args] != PARAMETERS or args.vararg or args.kwarg
+            or args.kwonlyargs or args.posonlyargs):
+        return False
     found, todo = [], list(function.body)
     while todo:
         node = todo.pop()
+        if isinstance(node, (ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom)):
+            return False
         if isinstance(node, ast.Return):
             found.append(node)
         elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
                                    ast.ClassDef)):
             todo += ast.iter_child_nodes(node)
-    return found == [function.body[-1]]
+    return found == [function.body[-1]] and found[0].value is not None
 
 
 def make_notebook(source, app, args=()):
@@ -82,23 +94,27 @@ def make_notebook(source, app, args=()):
     """
     lines = source.replace("flags.choose_backend()", "flags.choose_backend(ARGS)").splitlines()
     tree = ast.parse(source)
-    docstring, *body = tree.body
+    doc = ast.get_docstring(tree)
+    body = tree.body[1:] if doc is not None else tree.body
     run = next(node for node in body if getattr(node, "name", "") == "train_and_evaluate")
 
     def kept(node):  # all but the run, `main` and the `if __name__ == "__main__":` block
         return node is not run and getattr(node, "name", "") != "main" and not (
             isinstance(node, ast.If) and "__main__" in ast.unparse(node.test))
 
-    cells = [_cell("markdown", [f"# {app}", "", *ast.get_docstring(tree).splitlines()]),
+    cells = [_cell("markdown", [f"# {app}", "", *(doc or "").splitlines()]),
              _cell("markdown", ["The flags, as on the command line (`kerasdl run "
                                 f"{app} --help` lists them); `--backend` takes effect when "
                                 "the notebook starts, before Keras loads."]),
              _cell("code", [f"ARGS = {list(args)!r}"])]
-    cells += _cells(lines, body, docstring.end_lineno, keep=kept)
-    settings = ["config, args = parse_config(ARGS)",
-                "output_dir, overwrite = args.output_dir, args.overwrite",
-                "command = flags.command_line(APP, ARGS)"]
-    if _returns_only_at_the_end(run):
+    cells += _cells(lines, body, tree.body[0].end_lineno if doc is not None else 0, keep=kept)
+    if _unrollable(run):
+        settings = ["from kerasdl.callbacks import start_logging",
+                    "",
+                    "config, args = parse_config(ARGS)",
+                    "output_dir, overwrite = args.output_dir, args.overwrite",
+                    "command = flags.command_line(APP, ARGS)",
+                    "start_logging(flags.tensorboard_folder(args))  # as `kerasdl run` does"]
         start, *steps, last = run.body if ast.get_docstring(run) else [None, *run.body]
         cells += [_cell("markdown", ["## The run", "", "The settings, from the flags:"]),
                   _cell("code", settings)]
@@ -106,15 +122,14 @@ def make_notebook(source, app, args=()):
         cells.append(_cell("code", [ast.unparse(last.value)]))
     else:
         cells += [_cell("code", lines[run.lineno - 1:run.end_lineno]),
-                  _cell("markdown", ["## The run"]),
-                  _cell("code", [*settings,
-                                 "train_and_evaluate(config, output_dir, overwrite, command)"])]
+                  _cell("markdown", ["## The run", "", "As `kerasdl run` runs it:"]),
+                  _cell("code", ["flags.run_app(APP, parse_config, train_and_evaluate, ARGS)"])]
     return {"cells": cells, "metadata": {"kernelspec": KERNEL, "language_info": {
         "name": "python"}}, "nbformat": 4, "nbformat_minor": 4}
 
 
 def write_notebook(path, source, app, args=()):
     """Writes `make_notebook(source, app, args)` to `path`."""
-    with open(path, "w") as f:
+    with open(path, "w", encoding="utf-8") as f:
         json.dump(make_notebook(source, app, args), f, indent=1)
         f.write("\n")

@@ -7,10 +7,14 @@ Keras-free, so that `kerasdl report` starts fast.
 """
 
 import base64
+import contextlib
 import io
 import json
+import math
 import os
+import shlex
 import time
+import urllib.parse
 from pathlib import Path
 
 import jinja2
@@ -19,26 +23,66 @@ from matplotlib.ticker import MaxNLocator
 
 from kerasdl import __version__
 from kerasdl.errors import UsageError
-from kerasdl.history import curve_panels, read_history
+from kerasdl.history import curve_panels, epoch_numbers, read_history
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("kerasdl"), autoescape=True, trim_blocks=True,
     lstrip_blocks=True)
+TEMPLATES.tests["finite"] = math.isfinite
 # Folders of a run that hold no results: Keras' training backup, TensorBoard logs.
 SKIPPED = {"backup", "tensorboard"}
 MAX_PLOTS = 40  # the report shows the first plots, so that it stays a few MB
 
 
-def _read_json(path):
-    return json.loads(path.read_text()) if path.exists() else None
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def read_json(path, kind=dict):
+    """The JSON value in `path` if it is a `kind`, else `None` (no file, or
+    one that is damaged or holds something else)."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, kind) else None
 
 
 def _files(run_dir, pattern):
     """The files under `run_dir` matching `pattern`, outside `SKIPPED`
-    folders, top-level ones first."""
+    folders, top-level ones first; links are left out, so that a report
+    shows only what the run wrote."""
     found = [path for path in run_dir.rglob(pattern)
-             if not SKIPPED & set(path.relative_to(run_dir).parts[:-1])]
+             if not SKIPPED & set(path.relative_to(run_dir).parts[:-1])
+             and not path.is_symlink() and path.is_file()]
     return sorted(found, key=lambda path: (len(path.parts), str(path)))
+
+
+def _plots(paths):
+    """`{"name", "src"}` of each PNG in `paths`; a file that is not one is left out."""
+    plots = []
+    for name, path in paths:
+        with contextlib.suppress(OSError):
+            data = path.read_bytes()
+            if data.startswith(PNG_SIGNATURE):
+                plots.append({"name": name, "src": _data_uri(data)})
+    return plots
+
+
+def _card(path, run_dir):
+    """A model card's entry in a report, or `None` for a damaged card."""
+    card = read_json(path)
+    if card is None:
+        return None
+    summary = card.pop("summary", None)
+    cells = scalars(card)
+    return {"folder": str(path.parent.relative_to(run_dir)),
+            "card": {key: cells.get(key, json.dumps(value)) for key, value in card.items()},
+            "summary": "\n".join(map(str, summary)) if isinstance(summary, list) else None}
+
+
+def _table(rows):
+    """A lab's result rows as `{"columns", "rows"}`, with every column any row has."""
+    return {"columns": list(dict.fromkeys(key for row in rows for key in row)), "rows": rows}
 
 
 def _data_uri(png_bytes):
@@ -71,39 +115,34 @@ def _is_table(value):
 def read_run(run_dir):
     """Everything a report shows of the run in `run_dir`, as a dict."""
     run_dir = Path(run_dir)
-    metrics = _read_json(run_dir / "metrics.json")
-    log = _read_json(run_dir / "run_log.json") or []
+    metrics = read_json(run_dir / "metrics.json")
+    log = [start for start in read_json(run_dir / "run_log.json", list) or []
+           if isinstance(start, dict)]
     plots = _files(run_dir, "*.png")
-    cards = []
-    for path in _files(run_dir, "card.json"):
-        card = json.loads(path.read_text())
-        summary = card.pop("summary", None)
-        cells = scalars(card)
-        card = {key: cells.get(key, json.dumps(value)) for key, value in card.items()}
-        cards.append({"folder": str(path.parent.relative_to(run_dir)), "card": card,
-                      "summary": "\n".join(summary) if summary else None})
+    cards = [card for card in (_card(path, run_dir) for path in _files(run_dir, "card.json"))
+             if card]
     results = run_dir / "results.md"
+    history = run_dir / "history.csv"
     shown = scalars(metrics)
     details = {key: value for key, value in (metrics or {}).items() if key not in shown}
     return {
         "name": run_dir.name,
-        "config": _read_json(run_dir / "config.json") or {},
+        "config": read_json(run_dir / "config.json") or {},
         "status": status(metrics),
         "metrics": shown,
-        "tables": {key: value for key, value in details.items() if _is_table(value)},
+        "tables": {key: _table(value) for key, value in details.items() if _is_table(value)},
         "details": {key: value for key, value in details.items() if not _is_table(value)},
-        "command": next((start["command"] for start in log if start["command"]), None),
+        "command": next((start["command"] for start in log if start.get("command")), None),
         "starts": log,
-        "resumes": [start for start in log if start["resumed"]],
-        "results": results.read_text() if results.exists() and "results" not in details
-        else None,
-        "plots": [{"name": str(path.relative_to(run_dir)), "src": _data_uri(path.read_bytes())}
-                  for path in plots[:MAX_PLOTS]],
-        "plots_left_out": len(plots) - MAX_PLOTS if len(plots) > MAX_PLOTS else 0,
+        "resumes": [start for start in log if start.get("resumed")],
+        "results": results.read_text(encoding="utf-8", errors="replace")
+        if results.is_file() and "results" not in details else None,
+        "plots": _plots((str(path.relative_to(run_dir)), path) for path in plots[:MAX_PLOTS]),
+        "plots_left_out": max(len(plots) - MAX_PLOTS, 0),
         "cards": cards,
-        "tensorboard": (run_dir / "tensorboard").is_dir() and str(run_dir / "tensorboard"),
-        "history": read_history(run_dir / "history.csv")
-        if (run_dir / "history.csv").exists() else {},
+        "tensorboard": (run_dir / "tensorboard").is_dir()
+        and shlex.quote(str((run_dir / "tensorboard").resolve())),
+        "history": read_history(history) if history.is_file() else {},
     }
 
 
@@ -128,7 +167,9 @@ def is_run(folder):
 
 def find_runs(paths):
     """The run folders (see `is_run`) at or under each of `paths`, in
-    order; a run inside another run's folder (a tuning trial's) is left out.
+    order; a run inside another run's folder is left out. The trials of a
+    `kerasdl tune` search are runs in a folder that is not one, so each is
+    found.
 
     Raises:
         UsageError: naming a path that holds no run.
@@ -156,7 +197,7 @@ def overlaid_curves(runs, labels):
     colors = [f"C{i % 10}" for i in range(len(runs))]
     for ax, name in zip(fig.subplots(1, len(names), squeeze=False)[0], names):
         for run, label, color in zip(runs, labels, colors):
-            epochs = [e + 1 for e in run["history"].get("epoch", [])]
+            epochs = epoch_numbers(run["history"])
             for column, style in ((name, "-"), (f"val_{name}", "--")):
                 if column in run["history"]:
                     ax.plot(epochs, run["history"][column], style, color=color,
@@ -180,7 +221,7 @@ def render_index(run_dirs, output):
     labels = [os.path.relpath(Path(run_dir).resolve(), base) for run_dir in run_dirs]
     columns = list(dict.fromkeys(key for run in runs for key in run["metrics"]))
     curves = overlaid_curves(runs, labels)
-    rows = [{"label": label, "link": f"{label}/report.html", "run": run}
+    rows = [{"label": label, "link": urllib.parse.quote(f"{label}/report.html"), "run": run}
             for label, run in zip(labels, runs)]
     return TEMPLATES.get_template("index.html").render(
         rows=rows, columns=columns, curves=curves and _data_uri(curves), **_footer())

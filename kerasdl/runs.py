@@ -1,7 +1,9 @@
 """Run directories: start a new run, resume an interrupted one, or refuse.
 
 A run directory holds `config.json` and `run_log.json` (each start of the
-run: its time and command, and for a resume the epochs done before it) from
+run: its time and command, and for a resume the rows of its `history.csv`
+before it: the epochs done, or 0 for an app whose fits keep their histories
+in subfolders, as transfer_learning's do) from
 the start, `backup/` while training, and `metrics.json` once the run has
 finished or diverged. `report.html` shows it all in a browser; it is
 rewritten when the run starts, after each epoch of `training.fit` and at
@@ -17,6 +19,8 @@ import fcntl
 import json
 import os
 import shutil
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,23 +46,26 @@ def write_json(path, data):
 
 
 def write_text(path, text):
-    """Writes `text` to `path` atomically: to a temporary file beside it,
-    then renamed, so that a kill leaves the old file or the new one, never
-    half of one.
+    """Writes `text` to `path` as UTF-8 (a character that UTF-8 cannot hold,
+    such as a file name's undecodable byte, becomes '?') atomically: to a
+    temporary file beside it, named for this process and thread, then
+    renamed, so that a kill leaves the old file or the new one, never half
+    of one, and two writers never share a temporary file.
 
     Raises:
         UsageError: when the file cannot be written (a read-only folder, a
             full disk), naming it.
     """
     path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
-        temporary.write_text(text)
+        temporary.write_text(text, encoding="utf-8", errors="replace")
         os.replace(temporary, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):  # there may be no half-written file
+    except (OSError, ValueError) as error:
+        with contextlib.suppress(OSError, ValueError):  # there may be no half-written file
             temporary.unlink()
-        raise UsageError(f"cannot write {path}: {error.strerror}") from None
+        reason = error.strerror if isinstance(error, OSError) else error
+        raise UsageError(f"cannot write {path}: {reason}") from None
     return path
 
 
@@ -158,7 +165,7 @@ def _log_start(output_dir, command, resumed):
     path = output_dir / RUN_LOG
     history = output_dir / "history.csv"
     done = len(read_history(history).get("epoch", [])) if resumed and history.exists() else 0
-    log = json.loads(path.read_text()) if path.exists() else []
+    log = report.read_json(path, list) or []  # a damaged log starts again
     log.append({"started": time.strftime("%Y-%m-%d %H:%M:%S"), "command": command,
                 "resumed": resumed, "epochs_done": done})
     write_json(path, log)
@@ -182,5 +189,17 @@ def run_folder(path):
 
 
 def write_report(output_dir):
-    """Writes the run's `report.html` (see `kerasdl.report.render_run`)."""
-    return write_text(Path(output_dir) / "report.html", report.render_run(output_dir))
+    """Writes the run's `report.html` (see `kerasdl.report.render_run`).
+
+    A report only shows the run, so it never stops one: when it cannot be
+    written, a warning on stderr says why, and the run goes on.
+
+    Returns:
+        The report's path, or `None` when it could not be written.
+    """
+    try:
+        return write_text(Path(output_dir) / "report.html", report.render_run(output_dir))
+    except Exception as error:  # whatever a damaged file in the folder raises
+        print(f"kerasdl: warning: no report for {output_dir}: {error}", file=sys.stderr,
+              flush=True)
+        return None

@@ -50,6 +50,19 @@ def test_tensorboard_without_tensorflow_is_one_line(tmp_path, monkeypatch, capsy
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("command", [["run", "backprop"], ["run", "universal_approximation"],
+                                     ["tune", "gnn"]])
+def test_what_logs_nothing_to_tensorboard_refuses_the_flag(command, tmp_path, capsys):
+    try:  # an app's parser exits; tune's error is returned
+        status = cli.main([*command, "--tensorboard", "--output-dir", str(tmp_path / "x")])
+    except SystemExit as exit:
+        status = exit.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "--tensorboard" in err, err
+    assert not (tmp_path / "x").exists()
+
+
 def test_a_diverging_run_stops_with_one_line_and_says_so_in_its_metrics(tmp_path, has_mnist):
     result = kerasdl("run", "classification", "--dry-run", "--optimizer", "sgd", "--lr", "1e30",
                      "--backend", keras.backend.backend(), "--output-dir", str(tmp_path))

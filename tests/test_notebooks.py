@@ -1,7 +1,6 @@
 """Notebooks of the apps: every app's is well formed and in the keras-io
 shape; the classification notebook runs end to end on a dry run."""
 
-import ast
 import json
 import os
 
@@ -20,10 +19,12 @@ def test_every_app_makes_a_notebook_of_valid_cells(app):
         cells[0]["source"])
     code = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
     for text in code:
-        ast.parse(text)  # a top-level `return` would fail here
+        compile(text, app, "exec")  # a top-level `return` fails here
         assert "# noqa" not in text
     assert code[0] == "ARGS = ['--dry-run']" and "flags.choose_backend(ARGS)" in code[1]
-    assert any(text.startswith("config, args = parse_config(ARGS)") for text in code)
+    assert any("config, args = parse_config(ARGS)" in text
+               or "flags.run_app(APP, parse_config, train_and_evaluate, ARGS)" in text
+               for text in code)
     assert not any("def main(" in text or "__main__" in text for text in code)
 
 
@@ -39,7 +40,37 @@ def test_the_run_is_unrolled_section_by_section():
     code = ["".join(cell["source"]) for cell in
             notebooks.make_notebook(cli.app_source("transfer_learning"), "transfer")["cells"]]
     assert any(text.startswith("def train_and_evaluate(") for text in code)
-    assert code[-1].endswith("train_and_evaluate(config, output_dir, overwrite, command)")
+    assert code[-1] == "flags.run_app(APP, parse_config, train_and_evaluate, ARGS)"
+
+
+RUN = """def train_and_evaluate(config, output_dir, overwrite=False, command=None):
+    {body}
+"""
+
+
+@pytest.mark.parametrize("body", [
+    "if config:\n        return\n    return 1",  # returns early
+    "print(1)\n    return",  # returns nothing
+    "global X\n    X = 1\n    return X",
+    "yield 1\n    return 2",
+])
+def test_a_run_that_cannot_be_unrolled_is_kept_whole(body):
+    source = "import os\n\n" + RUN.format(body=body)  # and no module docstring
+    cells = notebooks.make_notebook(source, "demo")["cells"]
+    code = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+    assert code[1] == "import os" and code[2].startswith("def train_and_evaluate(")
+    assert code[-1] == "flags.run_app(APP, parse_config, train_and_evaluate, ARGS)"
+    assert "".join(cells[0]["source"]) == "# demo"
+
+
+def test_a_run_with_other_parameters_is_kept_whole():
+    source = '"""Doc."""\n' + RUN.format(body="return 1").replace("command=None",
+                                                                    "command=None, n=2")
+    code = ["".join(cell["source"]) for cell in
+            notebooks.make_notebook(source, "demo")["cells"] if cell["cell_type"] == "code"]
+    assert code[-1] == "flags.run_app(APP, parse_config, train_and_evaluate, ARGS)"
+    unrolled = notebooks.make_notebook('"""Doc."""\n' + RUN.format(body="return 1"), "demo")
+    assert "".join(unrolled["cells"][-1]["source"]) == "1"
 
 
 def test_kerasdl_notebook_writes_the_file_and_keeps_an_existing_one(tmp_path, capsys):

@@ -2,7 +2,9 @@
 for an index across runs, and both pages rendered in headless Chromium."""
 
 import html
+import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -12,8 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kerasdl import cli, report, runs
+from conftest import local_mnist
+from kerasdl import cli, report, runs, training
 from kerasdl.errors import UsageError
+from kerasdl.models import build_classifier
 
 CONFIG = {"app": "demo", "backend": "jax", "lr": 0.1}
 BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser",
@@ -23,9 +27,12 @@ BROWSER = next(filter(None, map(shutil.which, ("chromium", "chromium-browser",
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     """Dry runs of the classification app: its default CNN, and an MLP that
-    logs to TensorBoard."""
+    logs to TensorBoard where TensorFlow is installed."""
+    if not local_mnist() and importlib.util.find_spec("sklearn") is None:
+        pytest.skip("needs $KERASDL_DATA_DIR with keras-datasets/mnist.npz, or scikit-learn")
+    logs = ["--tensorboard"] if importlib.util.find_spec("tensorflow") else []
     folder = tmp_path_factory.mktemp("runs")
-    for name, extra in (("cnn", []), ("mlp", ["--model", "mlp", "--tensorboard"])):
+    for name, extra in (("cnn", []), ("mlp", ["--model", "mlp", *logs])):
         cli.load_app("classification").main([
             "--dry-run", "--backend", keras.backend.backend(), "--output-dir",
             str(folder / name), *extra])
@@ -72,7 +79,8 @@ def test_tensorboard_reads_the_logs_of_a_run_with_the_flag(two_runs, has_mnist):
     [loss] = events.Tensors("epoch_loss")  # one epoch, validation's
     assert float(tensor_util.make_ndarray(loss.tensor_proto)) == pytest.approx(
         history["val_loss"], rel=1e-5)
-    assert f"tensorboard --logdir {logs}" in (two_runs / "mlp" / "report.html").read_text()
+    assert f"tensorboard --logdir {logs.resolve()}" in (two_runs / "mlp" / "report.html"
+                                                          ).read_text()
     assert not (two_runs / "cnn" / "tensorboard").exists()
 
 
@@ -112,11 +120,20 @@ def test_an_overwritten_run_starts_a_new_log(tmp_path):
             json.loads((tmp_path / "run_log.json").read_text())] == ["second"]
 
 
-def test_a_fit_refreshes_the_report_of_its_own_run_only(tmp_path):
+def test_a_fit_refreshes_the_report_of_its_own_run_only(tmp_path, tiny_split):
     (tmp_path / "config.json").write_text("{}")  # another tool's folder, above
     assert runs.run_folder(tmp_path / "run" / "stage") is None
     runs.prepare(tmp_path / "run", CONFIG)
     assert runs.run_folder(tmp_path / "run" / "stage") == (tmp_path / "run").resolve()
+    (tmp_path / "run" / "report.html").unlink()
+    model = build_classifier("mlp", (8, 8, 1), 2, depth=1, width=8, batchnorm=False)
+    training.compile_model(model, total_steps=4)
+    train, val, _ = tiny_split
+    training.fit(model, train, val, epochs=1, batch_size=64,
+                 output_dir=tmp_path / "run" / "stage", verbose=0)
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "stage/learning_curves.png" in page  # drawn in the epoch, before the report
+    assert not (tmp_path / "report.html").exists()
 
 
 def test_find_runs_leaves_out_runs_inside_runs_backups_and_other_tools_folders(tmp_path):
@@ -189,3 +206,62 @@ def test_reports_render_in_a_browser_with_every_image_and_no_console_error(
         (two_runs / name / "metrics.json").read_text())["params"])
     assert re.search(r'data-ascending="([^"]*)"', dom).group(1).endswith(small)
     assert re.search(r'data-descending="([^"]*)"', dom).group(1).endswith(large)
+
+
+def test_damaged_files_leave_out_their_part_of_the_report_not_the_run(tmp_path):
+    runs.prepare(tmp_path, CONFIG, command="kerasdl run demo")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "card.json").write_text('{"name": ')  # cut short
+    (tmp_path / "card.json").write_text('["not", "a", "card"]')
+    (tmp_path / "results.md").write_bytes(b"accuracy \xff\xfe 0.9")  # not UTF-8
+    (tmp_path / "not-a-plot.png").write_text("hello")
+    Image.new("RGB", (4, 4)).save(tmp_path / os.fsdecode(b"plot-\xff.png"))
+    (tmp_path / "elsewhere.png").symlink_to(tmp_path / os.fsdecode(b"plot-\xff.png"))
+    log = json.loads((tmp_path / "run_log.json").read_text())
+    (tmp_path / "run_log.json").write_text(json.dumps([{"started": "then"}, *log, 7]))
+    # Kills in the middle of a row: the resumed run's row goes on the same line.
+    (tmp_path / "history.csv").write_text("epoch,loss\n0,2.0\n1,1.5\n2,1.2,1.2\n3,0.9\n4")
+    assert runs.write_report(tmp_path) == tmp_path / "report.html"
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "accuracy \ufffd\ufffd 0.9" in page and "kerasdl run demo" in page
+    assert "plot-?.png" in page and page.count('src="data:image/png;base64,') == 1
+    assert "<h2>Model" not in page
+    assert report.read_run(tmp_path)["history"] == {"epoch": [0, 1, 3], "loss": [2.0, 1.5, 0.9]}
+
+
+def test_a_report_that_cannot_be_written_warns_and_the_run_goes_on(tmp_path, capsys):
+    runs.prepare(tmp_path, CONFIG)
+    (tmp_path / "report.html").unlink()
+    (tmp_path / "report.html").mkdir()  # stands where the report goes
+    assert runs.write_report(tmp_path) is None
+    runs.write_metrics(tmp_path, {"test_accuracy": 0.5})
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"test_accuracy": 0.5}
+    err = capsys.readouterr().err
+    assert err.count(f"kerasdl: warning: no report for {tmp_path}: cannot write") == 2
+    assert not list(tmp_path.glob(".report.html.*"))  # no temporary file left behind
+
+
+def test_write_text_writes_utf8_through_a_temporary_file_of_its_own(tmp_path, monkeypatch):
+    names = []
+    monkeypatch.setattr(os, "replace", lambda a, b: names.append(a) or shutil.move(a, b))
+    runs.write_text(tmp_path / "a.txt", "é " + os.fsdecode(b"\xff"))
+    assert (tmp_path / "a.txt").read_bytes() == "é ?".encode()
+    assert str(os.getpid()) in names[0].name and names[0].parent == tmp_path
+
+
+def test_the_index_quotes_links_and_sorts_only_finite_numbers(tmp_path):
+    for name, accuracy in (("javascript:alert(1)", float("nan")), ("a #1 100%", 0.5)):
+        runs.prepare(tmp_path / name, CONFIG)
+        runs.write_metrics(tmp_path / name, {"accuracy": accuracy, "results": [
+            {"net": "wide"}, {"net": "deep", "error": float("inf")}]})
+    page = report.render_index(report.find_runs([tmp_path]), tmp_path / "index.html")
+    assert 'href="javascript%3Aalert%281%29/report.html"' in page
+    assert 'href="a%20%231%20100%25/report.html"' in page
+    assert '<td class="number" data-value="0.5">' in page and "<td>nan</td>" in page
+    lab = html.unescape((tmp_path / "a #1 100%" / "report.html").read_text())
+    assert "<th>net</th><th>error</th>" in lab and "<td>inf</td>" in lab
+
+
+def test_overlaid_curves_need_no_epoch_column():
+    runs_ = [{"history": {"loss": [2.0, 1.0]}}, {"history": {"epoch": [0], "loss": [3.0]}}]
+    assert report.overlaid_curves(runs_, ["a", "b"]).startswith(report.PNG_SIGNATURE)

@@ -5,4 +5,4 @@ from kerasdl.callbacks.checkpoint import InferenceCheckpoint
 from kerasdl.callbacks.curves import LearningCurves
 from kerasdl.callbacks.timing import EpochTimer, TimeToAccuracy
 from kerasdl.callbacks.nan import StopOnNaN
-from kerasdl.callbacks.tensorboard_logs import log_folder, tensorboard
+from kerasdl.callbacks.tensorboard_logs import log_folder, start_logging, tensorboard

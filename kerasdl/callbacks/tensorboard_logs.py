@@ -1,6 +1,7 @@
 """TensorBoard logs of a run started with `--tensorboard`.
 
-`flags.run_app` opens `logging_to(OUTPUT/tensorboard)` around such a run.
+`flags.run_app` opens `logging_to(OUTPUT/tensorboard)` around such a run
+(a notebook calls `start_logging`).
 While it is open, `tensorboard(name)` gives each fit of the run a
 `keras.callbacks.TensorBoard` that writes `train/` and `validation/` event
 files under OUTPUT/tensorboard/NAME, so that `tensorboard --logdir runs/`
@@ -16,15 +17,21 @@ import keras
 _logging = {"folder": None, "names": set()}  # the run that logs now, and its fits' names
 
 
+def start_logging(folder):
+    """Logs the fits that ask for `tensorboard(...)` from now on under
+    `folder` (a notebook's run); `None` logs none."""
+    _logging.update(folder=folder and Path(folder), names=set())
+
+
 @contextlib.contextmanager
 def logging_to(folder):
     """Logs the fits that ask for `tensorboard(...)` inside the block under
     `folder`; `None` logs none."""
-    _logging.update(folder=folder and Path(folder), names=set())
+    start_logging(folder)
     try:
         yield
     finally:
-        _logging.update(folder=None, names=set())
+        start_logging(None)
 
 
 def log_folder():
