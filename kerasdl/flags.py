@@ -5,6 +5,7 @@ Nothing here imports Keras: the backend must be chosen before that import.
 """
 
 import argparse
+import contextlib
 import copy
 import importlib.util
 import json
@@ -158,11 +159,14 @@ SHARED_FLAGS = {
     "tensorboard": {"action": "store_true",
                     "help": "log training to OUTPUT_DIR/tensorboard/ for `tensorboard --logdir "
                             "runs/` (needs TensorFlow installed, on any backend)"},
+    "quiet": {"action": "store_true",
+              "help": "show no progress (no config, progress bars or epoch lines), only the "
+                      "result"},
     "dry_run": {"action": "store_true",
                 "help": "tiny data and one epoch, to check that everything runs"},
 }
 # Shared flags that say where and how to run, not what: kept out of the config.
-RUN_FLAGS = ("backend", "output_dir", "overwrite", "tensorboard")
+RUN_FLAGS = ("backend", "output_dir", "overwrite", "tensorboard", "quiet")
 
 
 def _flags(table):
@@ -271,22 +275,46 @@ def run_app(name, parse_config, train_and_evaluate, argv=None):
     """
     config, args = parse_config(argv)
     logs = tensorboard_folder(args)
-    from kerasdl import backend
-
-    print(f"kerasdl {name}: backend {config['backend']}, device {backend.device_info()}",
-          flush=True)
-    print(f"Config: {json.dumps(config)}", flush=True)
-    from kerasdl import runs
+    from kerasdl import backend, runs
     from kerasdl.callbacks.nan import Diverged
     from kerasdl.callbacks.tensorboard_logs import logging_to
 
     try:
-        with logging_to(logs):
-            return train_and_evaluate(config, args.output_dir, overwrite=args.overwrite,
-                                      command=command_line(name, argv))
+        with silenced(args.quiet), logging_to(logs):
+            print(f"kerasdl {name}: backend {config['backend']}, device "
+                  f"{backend.device_info()}", flush=True)
+            print(f"Config: {json.dumps(config)}", flush=True)
+            metrics = train_and_evaluate(config, args.output_dir, overwrite=args.overwrite,
+                                         command=command_line(name, argv))
     except Diverged as error:
         runs.write_metrics(args.output_dir, {"diverged": str(error)})
         raise
+    if args.quiet:
+        print(result_line(metrics, args.output_dir))
+    return metrics
+
+
+def silenced(quiet):
+    """A context that drops what is printed to stdout inside it when `quiet`
+    (errors and warnings go to stderr, and still show)."""
+    if not quiet:
+        return contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    stack.enter_context(contextlib.redirect_stdout(
+        stack.enter_context(open(os.devnull, "w"))))
+    return stack
+
+
+def result_line(metrics, output_dir):
+    """One line of a finished run's result: a lab's claim and whether it
+    holds, else its numeric figures; then where the rest is."""
+    if "claim" in metrics:
+        result = f"Claim: {metrics['claim']}: {'holds' if metrics['holds'] else 'does not hold'}."
+    else:
+        result = ", ".join(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}"
+                           for key, value in metrics.items()
+                           if isinstance(value, (int, float)) and not isinstance(value, bool))
+    return f"{result} Everything is in {output_dir} (report.html)."
 
 
 def choose_backend(argv=None):

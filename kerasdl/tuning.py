@@ -11,11 +11,9 @@ no second model definition. Trials run a few at a time in processes of their
 own, so that memory stays flat over a long search. This module knows no app.
 """
 
-import contextlib
 import csv
 import dataclasses
 import gc
-import io
 import json
 import multiprocessing
 import resource
@@ -27,7 +25,7 @@ import keras
 import keras_tuner as kt
 from matplotlib.figure import Figure
 
-from kerasdl import backend, runs
+from kerasdl import backend, flags, runs
 from kerasdl.callbacks.nan import Diverged
 from kerasdl.errors import UsageError, check_choice
 from kerasdl.names import TUNERS
@@ -71,11 +69,6 @@ def direction(spec, objective):
     if objective == spec["objective"]:
         return spec["direction"]
     return "min" if objective.endswith(("loss", "fid")) else "max"
-
-
-def silenced(quiet):
-    """A context that drops what is printed inside it when `quiet`."""
-    return contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext()
 
 
 def _memory_mb():
@@ -181,7 +174,7 @@ class _Trials:
         name = self.oracle.objective.name
         start = time.perf_counter()
         try:
-            with silenced(self.quiet):
+            with flags.silenced(self.quiet):
                 metrics = self.run(config, Path(self.project_dir) / "trials" / trial.trial_id,
                                    overwrite=True)
             return {name: score(metrics, name), "trial_seconds": time.perf_counter() - start,
@@ -404,6 +397,6 @@ def tune(run, spec, config, *, tuner, max_trials, objective, output_dir, resume=
     best_config = apply(config, best)
     if retrain_on_validation:
         best_config["validation_size"] = 0
-    with silenced(quiet):
+    with flags.silenced(quiet):
         metrics = run(best_config, output_dir / "best", overwrite=resume)
     return {**metrics, "best_hyperparameters": best}

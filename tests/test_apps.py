@@ -21,7 +21,7 @@ def dry_run(app, output_dir, *extra):
                                    "--output-dir", str(output_dir), *extra])
 
 
-def test_classification_dry_run(tmp_path, has_mnist):
+def test_classification_dry_run(tmp_path, has_mnist, capsys):
     metrics = dry_run("classification", tmp_path)
     assert METRIC_KEYS <= set(metrics)
     assert metrics["backend"] == keras.backend.backend()
@@ -41,8 +41,12 @@ def test_classification_dry_run(tmp_path, has_mnist):
 
     with pytest.raises(UsageError, match="already holds a finished run"):
         dry_run("classification", tmp_path)
-    again = dry_run("classification", tmp_path, "--overwrite", "--model", "mlp")
+    capsys.readouterr()
+    again = dry_run("classification", tmp_path, "--overwrite", "--model", "mlp", "--quiet")
     assert again["model"] == "mlp"
+    [line] = capsys.readouterr().out.splitlines()  # --quiet: the result only
+    assert f"test_accuracy {again['test_accuracy']:.4g}" in line
+    assert line.endswith(f"Everything is in {tmp_path} (report.html).")
 
 
 def test_classification_dry_run_on_the_offline_fallback(tmp_path, monkeypatch):

@@ -28,14 +28,14 @@ PLOTS = {
 
 
 @pytest.mark.parametrize("name", sorted(PLOTS))
-def test_lab_dry_run(name, tmp_path, request, assert_same_figures):
+def test_lab_dry_run(name, tmp_path, request, assert_same_figures, capsys):
     app = cli.load_app(name)
     request.getfixturevalue("has_fashion_mnist" if "fashion_mnist" in app.PRESETS
                             else "has_mnist")
 
-    def dry_run(output_dir):
+    def dry_run(output_dir, *extra):
         return app.main(["--dry-run", "--backend", keras.backend.backend(),
-                         "--output-dir", str(output_dir)])
+                         "--output-dir", str(output_dir), *extra])
 
     metrics = dry_run(tmp_path)
     assert json.loads((tmp_path / "metrics.json").read_text()) == json.loads(
@@ -50,8 +50,12 @@ def test_lab_dry_run(name, tmp_path, request, assert_same_figures):
         metrics["results"]) + 1
     for plot in PLOTS[name]:
         assert (tmp_path / plot).stat().st_size > 5000, plot
-    # Determinism: the same dry run again gives the same figures.
-    assert_same_figures(metrics, dry_run(tmp_path / "again"))
+    # Determinism: the same dry run again gives the same figures; --quiet
+    # prints only the claim line.
+    capsys.readouterr()
+    assert_same_figures(metrics, dry_run(tmp_path / "again", "--quiet"))
+    assert capsys.readouterr().out == (f"{results[-1]} Everything is in {tmp_path / 'again'} "
+                                       "(report.html).\n")
 
 
 def test_backprop_gradients_match_autodiff_and_finite_differences():
