@@ -332,9 +332,11 @@ def tune(app_name, argv):
     app = load_app(app_name)
     args, app_argv = _tune_parser(app_name, app.TUNING["objective"]).parse_known_args(argv)
     config, app_args = app.parse_config(app_argv)
-    if getattr(app_args, "tensorboard", False):
-        raise UsageError("kerasdl tune takes no --tensorboard: its trials log nothing; "
-                         "rerun the best configuration with kerasdl run APP --tensorboard")
+    if getattr(app_args, "tensorboard", False) or getattr(app_args, "distribute",
+                                                          "none") != "none":
+        raise UsageError("kerasdl tune takes no --tensorboard or --distribute: its trials log "
+                         "nothing and run on one device; rerun the best configuration with "
+                         "kerasdl run APP and those flags")
     from kerasdl import tuning
 
     return tuning.tune(

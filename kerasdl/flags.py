@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from kerasdl.errors import UsageError, check_choice
-from kerasdl.names import BACKENDS
+from kerasdl.names import BACKENDS, DISTRIBUTE_MODES
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -159,6 +159,8 @@ SHARED_FLAGS = {
     "tensorboard": {"action": "store_true",
                     "help": "log training to OUTPUT_DIR/tensorboard/ for `tensorboard --logdir "
                             "runs/` (needs TensorFlow installed, on any backend)"},
+    "distribute": {"choices": DISTRIBUTE_MODES, "default": "none",
+                   "help": "data_parallel: split each batch over every device (jax only)"},
     "quiet": {"action": "store_true",
               "help": "show no progress (no config, progress bars or epoch lines), only the "
                       "result"},
@@ -166,7 +168,7 @@ SHARED_FLAGS = {
                 "help": "tiny data and one epoch, to check that everything runs"},
 }
 # Shared flags that say where and how to run, not what: kept out of the config.
-RUN_FLAGS = ("backend", "output_dir", "overwrite", "tensorboard", "quiet")
+RUN_FLAGS = ("backend", "output_dir", "overwrite", "tensorboard", "distribute", "quiet")
 
 
 def _flags(table):
@@ -262,7 +264,9 @@ def run_app(name, parse_config, train_and_evaluate, argv=None):
     `train_and_evaluate(config, output_dir, overwrite=..., command=...)`.
 
     With `--tensorboard`, the run's fits log to TensorBoard (see
-    `kerasdl.callbacks.tensorboard_logs`).
+    `kerasdl.callbacks.tensorboard_logs`); with `--distribute`, they spread
+    over the devices (see `kerasdl.distribute`); with `--quiet`, only the
+    result is printed.
 
     Returns:
         What `train_and_evaluate` returns: the run's metrics.
@@ -278,9 +282,10 @@ def run_app(name, parse_config, train_and_evaluate, argv=None):
     from kerasdl import backend, runs
     from kerasdl.callbacks.nan import Diverged
     from kerasdl.callbacks.tensorboard_logs import logging_to
+    from kerasdl.distribute import distributing
 
     try:
-        with silenced(args.quiet), logging_to(logs):
+        with silenced(args.quiet), logging_to(logs), distributing(args.distribute):
             print(f"kerasdl {name}: backend {config['backend']}, device "
                   f"{backend.device_info()}", flush=True)
             print(f"Config: {json.dumps(config)}", flush=True)

@@ -4,6 +4,7 @@ names only. Kept free of Keras imports. The registries that implement the
 other names live beside their code, and apps take their choices from them."""
 
 BACKENDS = ("tensorflow", "jax", "torch")
+DISTRIBUTE_MODES = ("none", "data_parallel")
 SCHEDULES = ("constant", "cosine", "exponential")
 # Keras dtype policies: computations in float32, or in 16 bits with float32
 # variables (mixed precision).

@@ -50,16 +50,18 @@ def test_tensorboard_without_tensorflow_is_one_line(tmp_path, monkeypatch, capsy
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("command", [["run", "backprop"], ["run", "universal_approximation"],
-                                     ["tune", "gnn"]])
-def test_what_logs_nothing_to_tensorboard_refuses_the_flag(command, tmp_path, capsys):
+@pytest.mark.parametrize("command", [["run", "backprop", "--tensorboard"],
+                                     ["run", "universal_approximation", "--tensorboard"],
+                                     ["tune", "gnn", "--tensorboard"],
+                                     ["tune", "gnn", "--distribute", "data_parallel"]])
+def test_what_logs_nothing_or_runs_on_one_device_refuses_the_flag(command, tmp_path, capsys):
     try:  # an app's parser exits; tune's error is returned
-        status = cli.main([*command, "--tensorboard", "--output-dir", str(tmp_path / "x")])
+        status = cli.main([*command, "--output-dir", str(tmp_path / "x")])
     except SystemExit as exit:
         status = exit.code
     assert status == 2
     err = capsys.readouterr().err
-    assert len(err.splitlines()) == 1 and "--tensorboard" in err, err
+    assert len(err.splitlines()) == 1 and command[2] in err, err
     assert not (tmp_path / "x").exists()
 
 

@@ -12,6 +12,8 @@ import keras
 _impl = importlib.import_module(f"kerasdl.backend.{keras.backend.backend()}")
 
 device_info = _impl.device_info
+device_count = _impl.device_count
+DATA_PARALLEL = _impl.DATA_PARALLEL
 clear_caches = _impl.clear_caches
 LOOKUP_COMPILE_OPTIONS = _impl.LOOKUP_COMPILE_OPTIONS
 minimize = _impl.minimize
@@ -22,5 +24,8 @@ input_gradient = _impl.input_gradient
 
 
 def describe():
-    """Returns a dict with the backend name and the device it computes on."""
-    return {"backend": keras.backend.backend(), "device": device_info()}
+    """Returns a dict with the backend name, the device it computes on, and
+    the number of devices that share each batch (see `kerasdl.distribute`)."""
+    distribution = keras.distribution.distribution()
+    return {"backend": keras.backend.backend(), "device": device_info(),
+            "devices": distribution.device_mesh.devices.size if distribution else 1}

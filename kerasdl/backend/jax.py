@@ -12,6 +12,16 @@ def device_info():
     return device.platform.upper()
 
 
+def device_count():
+    """The devices JAX computes on, on every host of the run."""
+    return jax.device_count()
+
+
+# Whether `keras.distribution.DataParallel` spreads `model.fit` over the
+# devices on this backend: the one backend Keras 3 does it on.
+DATA_PARALLEL = True
+
+
 def clear_caches():
     """Frees per-model state that `keras.backend.clear_session()` leaves
     behind: JAX's cache of compiled functions, which grows with every model."""

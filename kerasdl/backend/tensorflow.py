@@ -14,6 +14,16 @@ def device_info():
     return f"GPU ({name})"
 
 
+def device_count():
+    """The GPUs TensorFlow sees, or 1 for the CPU."""
+    return max(len(tf.config.list_logical_devices("GPU")), 1)
+
+
+# Keras 3's `DataParallel` does not spread `model.fit` on TensorFlow (use
+# tf.distribute there): a fit runs on one device.
+DATA_PARALLEL = False
+
+
 def clear_caches():
     """Frees per-model state that `keras.backend.clear_session()` leaves
     behind. TensorFlow needs nothing more."""

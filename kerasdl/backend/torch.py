@@ -13,6 +13,15 @@ def device_info():
     return "CPU"
 
 
+def device_count():
+    """The GPUs PyTorch sees, or 1 for the CPU."""
+    return max(torch.cuda.device_count(), 1)
+
+
+# Keras 3 has no `keras.distribution` for PyTorch: a fit runs on one device.
+DATA_PARALLEL = False
+
+
 def clear_caches():
     """Frees per-model state that `keras.backend.clear_session()` leaves
     behind: the CUDA allocator's cached blocks, when there is a GPU."""
