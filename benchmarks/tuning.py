@@ -12,6 +12,9 @@
   within 10% of that after trial 1.
 - apps: one small search for each other app (word2vec, transfer, gan) on
   TensorFlow, with its best trial and the retrained figures.
+- workers: the same 4-trial random search of the classification app (one
+  epoch each, TensorFlow) with `--workers 1` and `--workers 2`, side by
+  side; the wall time includes the retraining of the best (one epoch too).
 
 Each search goes to runs/benchmarks/tune-RUN-BACKEND (replaced if there).
 Prints markdown tables for BENCHMARKS.md; exits 1 if a target is missed.
@@ -116,9 +119,25 @@ def apps(root, names):
     return rows
 
 
+def workers(root):
+    rows = []
+    for count in (1, 2):
+        command, trials, best, wall = tune(
+            "classification", ["--max-trials", "4", "--epochs", "1", "--quiet",
+                               "--workers", str(count), "--backend", "tensorflow"],
+            root / f"tune-workers-{count}")
+        rows.append({"command": command, "workers": count, "trials": len(trials),
+                     "wall_seconds": wall, "passed": len(trials) == 4})
+    print("\n| command | trials | wall s | against 1 worker |\n|---|---|---|---|")
+    for r in rows:
+        print(f"| `{r['command']}` | {r['trials']} | {r['wall_seconds']} | "
+              f"{rows[0]['wall_seconds'] / r['wall_seconds']:.2f}x |")
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", nargs="+", choices=("hyperband", "memory", "apps"),
+    parser.add_argument("--runs", nargs="+", choices=("hyperband", "memory", "apps", "workers"),
                         default=["hyperband", "memory", "apps"])
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS),
                         help="backends of the memory run")
@@ -133,6 +152,8 @@ def main():
         rows += memory(args.root, args.backends)
     if "apps" in args.runs:
         rows += apps(args.root, args.apps)
+    if "workers" in args.runs:
+        rows += workers(args.root)
     print(f"\nHardware: {hardware()}")
     append_jsonl(args.root / "tuning.jsonl", rows)
     return 0 if all(r["passed"] for r in rows) else 1

@@ -320,6 +320,9 @@ def _tune_parser(app, objective):
     parser.add_argument("--trials-per-process", type=flags.non_negative_int, default=1,
                         help="run the search this many trials at a time, each share in a "
                              "new process, so that memory stays flat; 0: all in one")
+    parser.add_argument("--workers", type=flags.non_negative_int, default=0,
+                        help="run this many trials at once, each worker a process of this "
+                             "machine, sharing one keras-tuner oracle (0: one at a time)")
     parser.add_argument("--quiet", action="store_true",
                         help="show no progress (no line per trial, nothing the trials "
                              "print), only the result")
@@ -342,7 +345,8 @@ def tune(app_name, argv):
     return tuning.tune(
         app.train_and_evaluate, app.TUNING, config, tuner=args.tuner,
         max_trials=args.max_trials, objective=args.objective, output_dir=args.output_dir,
-        resume=args.resume, trials_per_process=args.trials_per_process, quiet=args.quiet)
+        resume=args.resume, trials_per_process=args.trials_per_process, workers=args.workers,
+        quiet=args.quiet)
 
 
 def main(argv=None):

@@ -16,7 +16,9 @@ import dataclasses
 import gc
 import json
 import multiprocessing
+import os
 import resource
+import socket
 import sys
 import time
 from pathlib import Path
@@ -150,12 +152,15 @@ class _Trials:
     def _so_far(self, trial):
         """'; best so far: ..., about N min left', from the completed trials
         (those of earlier search processes included); '' before the first."""
-        done = [t for t in self.oracle.trials.values() if t.status == "COMPLETED"]
-        if not done:
+        # A worker asks the chief, whose answer may lack the score.
+        best = [t for t in self.oracle.get_best_trials(1) if t.score is not None]
+        if not best:
             return ""
-        best = self.oracle.get_best_trials(1)[0]
-        text = (f"; best so far {self.oracle.objective.name} {best.score:.4g} "
-                f"(trial {int(best.trial_id) + 1})")
+        text = (f"; best so far {self.oracle.objective.name} {best[0].score:.4g} "
+                f"(trial {int(best[0].trial_id) + 1})")
+        # A worker's oracle holds no trials: the time left is the chief's to know.
+        trials = getattr(self.oracle, "trials", {})
+        done = [t for t in trials.values() if t.status == "COMPLETED"]
         seconds = [t.metrics.get_last_value("trial_seconds") for t in done
                    if t.metrics.exists("trial_seconds")]
         if seconds and self.announced_max:
@@ -264,6 +269,72 @@ def _search_in_processes(search, trials_per_process):
                              f"{part.exitcode}; see above); continue it with --resume")
 
 
+def _search_role(search, role, address, errors):
+    """Runs one process of a search shared by workers (keras-tuner's
+    distributed mode): the chief serves the oracle at `address`, a worker
+    runs the trials the chief gives it; a user error goes back through the
+    queue `errors`."""
+    host, port = address.rsplit(":", 1)
+    os.environ.update(KERASTUNER_TUNER_ID=role, KERASTUNER_ORACLE_IP=host,
+                      KERASTUNER_ORACLE_PORT=port)
+    try:
+        _make_tuner(search).search(verbose=int(not search.quiet))
+    except UsageError as error:
+        errors.put(str(error))
+        sys.exit(2)
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _search_with_workers(search, workers, restarts=3):
+    """Runs `search` on `workers` processes that share one oracle, served by
+    a chief process on loopback (keras-tuner's distributed mode, over gRPC).
+    A worker that dies is started again under its name, and the chief gives
+    it back its unfinished trial; finished trials are the chief's, and kept."""
+    context = multiprocessing.get_context("spawn")
+    errors = context.SimpleQueue()
+    address = f"127.0.0.1:{_free_port()}"
+
+    def start(role):
+        process = context.Process(target=_search_role, args=(search, role, address, errors))
+        process.start()
+        return process
+
+    chief = start("chief")
+    team = {f"worker{i}": start(f"worker{i}") for i in range(workers)}
+    left = dict.fromkeys(team, restarts)
+    try:
+        while any(process.exitcode != 0 for process in team.values()):
+            time.sleep(0.5)
+            if not errors.empty():
+                raise UsageError(errors.get())
+            if chief.exitcode == 0:  # every trial ended: the workers are ending too
+                break
+            if chief.exitcode is not None:
+                raise UsageError(f"The search's chief stopped (exit status {chief.exitcode}; "
+                                 "see above); continue the search with --resume")
+            for role, process in team.items():
+                if process.exitcode in (None, 0):
+                    continue
+                if not left[role]:
+                    raise UsageError(f"{role} stopped {restarts + 1} times (exit status "
+                                     f"{process.exitcode}); continue the search with --resume")
+                left[role] -= 1
+                print(f"{role} stopped (exit status {process.exitcode}); starting it again "
+                      "to run its trial", flush=True)
+                team[role] = start(role)
+    finally:  # the chief has saved every trial that ended
+        for process in (*team.values(), chief):
+            process.join(timeout=60 if process.exitcode is None and chief.exitcode == 0 else 0)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+
+
 def saved_trials(output_dir):
     """The trials of the search in `output_dir`, as keras-tuner saved them
     (`search/trial_*/trial.json`), without building its tuner."""
@@ -326,7 +397,7 @@ def write_trials(trials, space, objective, output_dir, lower_is_better):
 
 
 def tune(run, spec, config, *, tuner, max_trials, objective, output_dir, resume=False,
-         trials_per_process=1, quiet=False):
+         trials_per_process=1, workers=0, quiet=False):
     """Searches an app's space for its objective, then retrains the best
     configuration with the app's own `run` (on train plus validation unless
     the app says otherwise) and evaluates it on the test split.
@@ -350,6 +421,9 @@ def tune(run, spec, config, *, tuner, max_trials, objective, output_dir, resume=
         trials_per_process: run the search this many trials at a time, each
             share in a new process, so that memory stays flat over a long
             search; 0 runs it all in this process.
+        workers: run the trials on this many worker processes at once,
+            sharing one oracle (see `_search_with_workers`); 0 runs them
+            one at a time, as `trials_per_process` says.
         quiet: show no progress: no line per trial, no keras-tuner summaries
             and nothing that the trials' runs and the retraining print.
 
@@ -383,7 +457,9 @@ def tune(run, spec, config, *, tuner, max_trials, objective, output_dir, resume=
                     direction(spec, objective), max_trials, output_dir, quiet)
     print(f"Searching with {tuner}: {'resuming' if resume else 'new search'} in "
           f"{output_dir}", flush=True)
-    if trials_per_process:
+    if workers:
+        _search_with_workers(search, workers)
+    elif trials_per_process:
         _search_in_processes(search, trials_per_process)
     else:
         _make_tuner(search).search(verbose=int(not search.quiet))

@@ -2,6 +2,8 @@
 and for each tunable app."""
 
 import csv
+import os
+import signal
 import json
 import re
 from pathlib import Path
@@ -325,3 +327,33 @@ def test_a_diverged_trial_fails_alone_and_the_search_goes_on(tmp_path, capsys):
     assert lines[0] == "Trial 1/4: {'x': 0}"
     assert lines[3].startswith("Trial 4/4: {'x': 3}; best so far val_accuracy 0.2 (trial 3), ")
     assert lines[3].endswith(" s left")
+
+
+def _run_once_each(config, output_dir, overwrite=False):
+    """A trial that notes where it ran; run in a worker (a new process), it
+    kills its process the first time it sees x == 1, mid-trial."""
+    log = Path(output_dir).parents[2] / "runs.log"
+    with open(log, "a") as f:
+        f.write(f"{Path(output_dir).name} {os.environ.get('KERASTUNER_TUNER_ID')}\n")
+    killed = log.with_name("killed")
+    if config["x"] == 1 and not killed.exists():
+        killed.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"val_accuracy": config["x"] / 10, "test_accuracy": 0.5}
+
+
+def test_workers_share_the_search_and_a_killed_worker_s_trial_runs_again(tmp_path, capsys):
+    spec = {"space": {"x": {"type": "int", "min": 0, "max": 3}},
+            "objective": "val_accuracy", "direction": "max"}
+    metrics = tuning.tune(_run_once_each, spec, {"seed": 0, "x": 0}, tuner="grid",
+                          max_trials=4, objective=None, output_dir=tmp_path, workers=2)
+    assert metrics["best_hyperparameters"] == {"x": 3}
+    assert sorted(int(row["x"]) for row in read_trials(tmp_path)) == [0, 1, 2, 3]
+    ran = (tmp_path / "runs.log").read_text().split("\n")[:-1]
+    trials = [line.split()[0] for line in ran]
+    # Each trial ran once, but the killed one, which its worker ran again.
+    killed = [trial for trial in set(trials) if trials.count(trial) == 2]
+    assert len(ran) == 5 and len(set(trials)) == 4 and len(killed) == 1
+    assert {line.split()[1] for line in ran} == {"worker0", "worker1"}
+    [by] = {line.split()[1] for line in ran if line.split()[0] == killed[0]}
+    assert f"{by} stopped (exit status -9); starting it again" in capsys.readouterr().out
