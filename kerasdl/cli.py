@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import json
 import pkgutil
+import re
 import sys
 from pathlib import Path
 
@@ -323,6 +324,12 @@ def _tune_parser(app, objective):
     parser.add_argument("--workers", type=flags.non_negative_int, default=0,
                         help="run this many trials at once, each worker a process of this "
                              "machine, sharing one keras-tuner oracle (0: one at a time)")
+    parser.add_argument("--role", choices=("chief", "worker"),
+                        help="this host's part in a search over several hosts: the chief "
+                             "serves the search at --chief and retrains the best; a worker "
+                             "runs --workers trials at once (at least 1) for it")
+    parser.add_argument("--chief", metavar="HOST:PORT",
+                        help="with --role, the address the chief serves the search on")
     parser.add_argument("--quiet", action="store_true",
                         help="show no progress (no line per trial, nothing the trials "
                              "print), only the result")
@@ -334,6 +341,10 @@ def tune(app_name, argv):
     flags.choose_backend(argv)
     app = load_app(app_name)
     args, app_argv = _tune_parser(app_name, app.TUNING["objective"]).parse_known_args(argv)
+    if bool(args.role) != bool(args.chief) or (
+            args.chief and not re.fullmatch(r"[^:\s]+:\d+", args.chief)):
+        raise UsageError(f"--role and --chief go together, and --chief is HOST:PORT (got "
+                         f"--role {args.role}, --chief {args.chief})")
     config, app_args = app.parse_config(app_argv)
     if getattr(app_args, "tensorboard", False) or getattr(app_args, "distribute",
                                                           "none") != "none":
@@ -346,7 +357,7 @@ def tune(app_name, argv):
         app.train_and_evaluate, app.TUNING, config, tuner=args.tuner,
         max_trials=args.max_trials, objective=args.objective, output_dir=args.output_dir,
         resume=args.resume, trials_per_process=args.trials_per_process, workers=args.workers,
-        quiet=args.quiet)
+        chief=args.chief, role=args.role, quiet=args.quiet)
 
 
 def main(argv=None):

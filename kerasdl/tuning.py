@@ -290,46 +290,62 @@ def _free_port():
         return probe.getsockname()[1]
 
 
-def _search_with_workers(search, workers, restarts=3):
+def _search_with_workers(search, workers, address=None, role=None, restarts=3):
     """Runs `search` on `workers` processes that share one oracle, served by
-    a chief process on loopback (keras-tuner's distributed mode, over gRPC).
-    A worker that dies is started again under its name, and the chief gives
-    it back its unfinished trial; finished trials are the chief's, and kept."""
+    a chief process (keras-tuner's distributed mode, over gRPC). A worker
+    that dies is started again under its name, and the chief gives it back
+    its unfinished trial; finished trials are the chief's, and kept.
+
+    Args:
+        search: the `Search`.
+        workers: the worker processes to start on this machine.
+        address: the chief's "HOST:PORT"; by default a free port on loopback.
+        role: `None` (the chief and the workers here), "chief" (the chief
+            and `workers` workers here, more elsewhere) or "worker" (only
+            workers here, named after this host, for a chief elsewhere).
+        restarts: how many times a worker is started again.
+    """
     context = multiprocessing.get_context("spawn")
     errors = context.SimpleQueue()
-    address = f"127.0.0.1:{_free_port()}"
+    address = address or f"127.0.0.1:{_free_port()}"
+    prefix = f"worker-{socket.gethostname()}-" if role == "worker" else "worker"
 
-    def start(role):
-        process = context.Process(target=_search_role, args=(search, role, address, errors))
+    def start(name):
+        process = context.Process(target=_search_role, args=(search, name, address, errors))
         process.start()
         return process
 
-    chief = start("chief")
-    team = {f"worker{i}": start(f"worker{i}") for i in range(workers)}
+    chief = None if role == "worker" else start("chief")
+    team = {f"{prefix}{i}": start(f"{prefix}{i}") for i in range(workers)}
     left = dict.fromkeys(team, restarts)
+
+    def done():  # the chief ends once every worker, here or elsewhere, has ended
+        if chief is None:
+            return all(process.exitcode == 0 for process in team.values())
+        if chief.exitcode not in (None, 0):
+            raise UsageError(f"The search's chief stopped (exit status {chief.exitcode}; "
+                             "see above); continue the search with --resume")
+        return chief.exitcode == 0
+
     try:
-        while any(process.exitcode != 0 for process in team.values()):
+        while not done():
             time.sleep(0.5)
             if not errors.empty():
                 raise UsageError(errors.get())
-            if chief.exitcode == 0:  # every trial ended: the workers are ending too
-                break
-            if chief.exitcode is not None:
-                raise UsageError(f"The search's chief stopped (exit status {chief.exitcode}; "
-                                 "see above); continue the search with --resume")
-            for role, process in team.items():
+            for name, process in team.items():
                 if process.exitcode in (None, 0):
                     continue
-                if not left[role]:
-                    raise UsageError(f"{role} stopped {restarts + 1} times (exit status "
+                if not left[name]:
+                    raise UsageError(f"{name} stopped {restarts + 1} times (exit status "
                                      f"{process.exitcode}); continue the search with --resume")
-                left[role] -= 1
-                print(f"{role} stopped (exit status {process.exitcode}); starting it again "
+                left[name] -= 1
+                print(f"{name} stopped (exit status {process.exitcode}); starting it again "
                       "to run its trial", flush=True)
-                team[role] = start(role)
+                team[name] = start(name)
     finally:  # the chief has saved every trial that ended
-        for process in (*team.values(), chief):
-            process.join(timeout=60 if process.exitcode is None and chief.exitcode == 0 else 0)
+        over = chief is None or chief.exitcode == 0
+        for process in (*team.values(), *([chief] if chief else [])):
+            process.join(timeout=60 if over and process.exitcode is None else 0)
             if process.is_alive():
                 process.terminate()
                 process.join()
@@ -397,7 +413,7 @@ def write_trials(trials, space, objective, output_dir, lower_is_better):
 
 
 def tune(run, spec, config, *, tuner, max_trials, objective, output_dir, resume=False,
-         trials_per_process=1, workers=0, quiet=False):
+         trials_per_process=1, workers=0, chief=None, role=None, quiet=False):
     """Searches an app's space for its objective, then retrains the best
     configuration with the app's own `run` (on train plus validation unless
     the app says otherwise) and evaluates it on the test split.
@@ -424,6 +440,11 @@ def tune(run, spec, config, *, tuner, max_trials, objective, output_dir, resume=
         workers: run the trials on this many worker processes at once,
             sharing one oracle (see `_search_with_workers`); 0 runs them
             one at a time, as `trials_per_process` says.
+        chief, role: for a search over several hosts, the chief's
+            "HOST:PORT" and this host's part, "chief" (it serves the oracle,
+            runs `workers` workers, then ranks the trials and retrains the
+            best) or "worker" (it runs `workers` workers, at least one, for
+            the chief, and returns `None`).
         quiet: show no progress: no line per trial, no keras-tuner summaries
             and nothing that the trials' runs and the retraining print.
 
@@ -457,8 +478,13 @@ def tune(run, spec, config, *, tuner, max_trials, objective, output_dir, resume=
                     direction(spec, objective), max_trials, output_dir, quiet)
     print(f"Searching with {tuner}: {'resuming' if resume else 'new search'} in "
           f"{output_dir}", flush=True)
-    if workers:
-        _search_with_workers(search, workers)
+    if role == "worker":
+        _search_with_workers(search, max(workers, 1), chief, role)
+        print(f"This host's workers are done; the chief ({chief}) ranks the trials and "
+              "retrains the best", flush=True)
+        return None
+    if workers or role:
+        _search_with_workers(search, workers, chief, role)
     elif trials_per_process:
         _search_in_processes(search, trials_per_process)
     else:

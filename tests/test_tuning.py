@@ -4,6 +4,9 @@ and for each tunable app."""
 import csv
 import os
 import signal
+import socket
+import subprocess
+import sys
 import json
 import re
 from pathlib import Path
@@ -357,3 +360,32 @@ def test_workers_share_the_search_and_a_killed_worker_s_trial_runs_again(tmp_pat
     assert {line.split()[1] for line in ran} == {"worker0", "worker1"}
     [by] = {line.split()[1] for line in ran if line.split()[0] == killed[0]}
     assert f"{by} stopped (exit status -9); starting it again" in capsys.readouterr().out
+
+
+def test_a_search_over_two_hosts_chief_and_worker_on_loopback(tmp_path, has_mnist):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def part(role, folder):
+        return subprocess.Popen(
+            [sys.executable, "-m", "kerasdl", "tune", "classification", "--dry-run",
+             "--max-trials", "2", "--quiet", "--backend", keras.backend.backend(),
+             "--role", role, "--chief", f"127.0.0.1:{port}", "--output-dir",
+             str(tmp_path / folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+
+    chief, worker = part("chief", "chief"), part("worker", "worker")
+    (worker_out, worker_err), (chief_out, chief_err) = (
+        process.communicate(timeout=600) for process in (worker, chief))
+    assert (worker.returncode, chief.returncode) == (0, 0), worker_err[-2000:] + chief_err
+    assert "This host's workers are done" in worker_out
+    assert len(read_trials(tmp_path / "chief")) == 2  # ranked by the chief
+    assert len(list((tmp_path / "worker" / "search" / "trials").iterdir())) == 2  # run there
+    assert json.loads((tmp_path / "chief" / "best" / "metrics.json").read_text())["epochs_run"]
+
+
+def test_role_and_chief_go_together(capsys):
+    assert cli.main(["tune", "gnn", "--role", "worker"]) == 2
+    assert cli.main(["tune", "gnn", "--role", "chief", "--chief", "nohost"]) == 2
+    assert capsys.readouterr().err.count("--role and --chief go together") == 2
