@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from kerasdl import data, plots, training
+from kerasdl import backend, data, plots, training
 from kerasdl.errors import UsageError, check_choice
 
 NOISES = ("gaussian", "masking")
@@ -60,6 +60,54 @@ class DenseTranspose(layers.Layer):
         return {**super().get_config(),
                 "dense": keras.saving.serialize_keras_object(self.dense),
                 "activation": keras.activations.serialize(self.activation)}
+
+
+def _phase_taps(kernel, stride):
+    """For one axis of a "same" transposed convolution: `(taps, before)`,
+    where `taps[p, a, k]` is 1 when kernel tap `k` reaches output phase `a`
+    (outputs `stride * j + a`) from input `j + p - before`."""
+    offset = max(kernel - stride, 0) // 2  # the padding TensorFlow's SAME puts first
+    reach = [(a, k, (a + offset - k) // stride) for a in range(stride) for k in range(kernel)
+             if (a + offset - k) % stride == 0]
+    before = max(-min(d for _, _, d in reach), 0)
+    taps = np.zeros((before + max(max(d for _, _, d in reach), 0) + 1, stride, kernel),
+                    "float32")
+    for a, k, d in reach:
+        taps[d + before, a, k] = 1
+    return taps, before
+
+
+@keras.saving.register_keras_serializable(package="kerasdl")
+class PhaseConv2DTranspose(layers.Conv2DTranspose):
+    """`Conv2DTranspose` with "same" padding computed as one ordinary
+    convolution: each of its stride x stride output phases is a set of
+    output channels of that convolution, and the phases are then
+    interleaved. The same weights and outputs (to rounding) as
+    `Conv2DTranspose`, without the input-dilated convolution that XLA runs
+    slowly on a CPU (jax-ml/jax#23783; see BENCHMARKS.md). Used where
+    `backend.PHASE_CONV_TRANSPOSE` says it is faster; elsewhere it is
+    `Conv2DTranspose`."""
+
+    def call(self, inputs):
+        if (not backend.PHASE_CONV_TRANSPOSE or self.padding != "same"
+                or self.data_format != "channels_last"
+                or self.output_padding is not None or max(self.dilation_rate) > 1):
+            return super().call(inputs)
+        (rows, top), (cols, left) = map(_phase_taps, self.kernel_size, self.strides)
+        (sr, sc), filters = self.strides, self.filters
+        # kernel: (height, width, filters, input channels) -> a phase kernel
+        # (window rows, window columns, input channels, phases x filters).
+        phases = ops.einsum("par,qbs,rsoi->pqiabo", rows, cols, self.kernel)
+        kernel = ops.reshape(phases, (rows.shape[0], cols.shape[0], -1, sr * sc * filters))
+        padded = ops.pad(inputs, [[0, 0], [top, rows.shape[0] - 1 - top],
+                                  [left, cols.shape[0] - 1 - left], [0, 0]])
+        height, width = inputs.shape[1], inputs.shape[2]
+        outputs = ops.reshape(ops.conv(padded, kernel), (-1, height, width, sr, sc, filters))
+        outputs = ops.reshape(ops.transpose(outputs, (0, 1, 3, 2, 4, 5)),
+                              (-1, height * sr, width * sc, filters))
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return self.activation(outputs) if self.activation else outputs
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
@@ -183,8 +231,8 @@ def conv_autoencoder(input_shape, *, code_size=32, width=32, noise=0.0,
     decoder = [
         layers.Dense(math.prod(small), activation="relu"),
         layers.Reshape(small),
-        layers.Conv2DTranspose(2 * width, 3, strides=2, padding="same", activation="relu"),
-        layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu"),
+        PhaseConv2DTranspose(2 * width, 3, strides=2, padding="same", activation="relu"),
+        PhaseConv2DTranspose(width, 3, strides=2, padding="same", activation="relu"),
         layers.Conv2D(channels, 3, padding="same", activation="sigmoid"),
     ]
     return _autoencoder("conv_autoencoder", input_shape, encoder, decoder, noise,

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from kerasdl import autoencoder as ae
-from kerasdl import cards, cli, data, flags
-from kerasdl.autoencoder import (DenseTranspose, build_autoencoder, encoder_of, noise_layer,
-                                 tied_pairs)
+from kerasdl import backend, cards, cli, data, flags
+from kerasdl.autoencoder import (DenseTranspose, PhaseConv2DTranspose, build_autoencoder,
+                                 encoder_of, noise_layer, tied_pairs)
 from kerasdl.history import read_history
 from kerasdl.errors import UsageError
 
@@ -190,3 +190,20 @@ def test_summary_names_the_figures_it_has():
     line = ae.summary({"test_bce": 0.08, "test_mse": 0.01, "pretrained_accuracy": 0.9,
                        "pretrained_accuracies": [0.8, 1.0], "scratch_accuracy": 0.7})
     assert line.endswith("(mean of 2 draws of the labels) pretrained 0.9000, scratch 0.7000")
+
+
+@pytest.mark.parametrize("kernel, stride", [(3, 2), (4, 2), (5, 3), (2, 2), (3, 1)])
+def test_the_phase_transposed_convolution_is_keras_one(kernel, stride, monkeypatch):
+    monkeypatch.setattr(backend, "PHASE_CONV_TRANSPOSE", True)  # on every backend
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 5, 6, 3), dtype=np.float32)
+    weights = [rng.normal(size=(kernel, kernel, 4, 3)).astype("float32"),
+               rng.normal(size=4).astype("float32")]
+    outputs = []
+    for kind in (keras.layers.Conv2DTranspose, PhaseConv2DTranspose):
+        layer = kind(4, kernel, strides=stride, padding="same", activation="relu")
+        layer.build(x.shape)
+        layer.set_weights(weights)
+        outputs.append(keras.ops.convert_to_numpy(layer(x)))
+    assert outputs[1].shape == (2, 5 * stride, 6 * stride, 4)
+    np.testing.assert_allclose(outputs[1], outputs[0], atol=1e-5)

@@ -22,6 +22,12 @@ def device_count():
 DATA_PARALLEL = True
 
 
+# Whether `Conv2DTranspose` runs faster as an ordinary convolution over its
+# output phases (`kerasdl.autoencoder.PhaseConv2DTranspose`): on a CPU, XLA's
+# input-dilated convolution takes 4.5x as long (BENCHMARKS.md).
+PHASE_CONV_TRANSPOSE = jax.default_backend() == "cpu"
+
+
 def clear_caches():
     """Frees per-model state that `keras.backend.clear_session()` leaves
     behind: JAX's cache of compiled functions, which grows with every model."""

@@ -24,6 +24,11 @@ def device_count():
 DATA_PARALLEL = False
 
 
+# Whether `Conv2DTranspose` runs faster as an ordinary convolution over its
+# output phases: not on TensorFlow, where it took 1.8x as long (BENCHMARKS.md).
+PHASE_CONV_TRANSPOSE = False
+
+
 def clear_caches():
     """Frees per-model state that `keras.backend.clear_session()` leaves
     behind. TensorFlow needs nothing more."""

@@ -22,6 +22,11 @@ def device_count():
 DATA_PARALLEL = False
 
 
+# Whether `Conv2DTranspose` runs faster as an ordinary convolution over its
+# output phases: not on PyTorch, where it took 1.3x as long (BENCHMARKS.md).
+PHASE_CONV_TRANSPOSE = False
+
+
 def clear_caches():
     """Frees per-model state that `keras.backend.clear_session()` leaves
     behind: the CUDA allocator's cached blocks, when there is a GPU."""
