@@ -27,7 +27,7 @@ from kerasdl import autoencoder, backend
 steps, result = int(sys.argv[1]), {}
 x = np.random.default_rng(0).random((128 * steps, 28, 28, 1), dtype=np.float32)
 for name, phases in (("Conv2DTranspose", False), ("PhaseConv2DTranspose", True)):
-    backend.PHASE_CONV_TRANSPOSE = phases
+    backend.phase_conv_transpose = lambda: phases
     model = autoencoder.conv_autoencoder((28, 28, 1))
     model.compile("adam", "binary_crossentropy")
     model.fit(x[:640], x[:640], batch_size=128, epochs=1, verbose=0)

@@ -85,11 +85,12 @@ class PhaseConv2DTranspose(layers.Conv2DTranspose):
     interleaved. The same weights and outputs (to rounding) as
     `Conv2DTranspose`, without the input-dilated convolution that XLA runs
     slowly on a CPU (jax-ml/jax#23783; see BENCHMARKS.md). Used where
-    `backend.PHASE_CONV_TRANSPOSE` says it is faster; elsewhere it is
+    `backend.phase_conv_transpose()` says it is faster; elsewhere it is
     `Conv2DTranspose`."""
 
     def call(self, inputs):
-        if (not backend.PHASE_CONV_TRANSPOSE or self.padding != "same"
+        if (not backend.phase_conv_transpose() or self.padding != "same"
+                or None in inputs.shape[1:3]
                 or self.data_format != "channels_last"
                 or self.output_padding is not None or max(self.dilation_rate) > 1):
             return super().call(inputs)

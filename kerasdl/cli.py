@@ -278,12 +278,13 @@ def write_reports(args):
     output = Path(args.output)
     _refuse_to_replace(output, args.overwrite)
     found = report.find_runs(args.dirs)
-    failed = [run for run in found if runs.write_report(run) is None]
+    shown = [run for run in found if runs.write_report(run) is not None]
     runs.make_folder(output.parent, "--output")
-    runs.write_text(output, report.render_index(found, output))
-    print(f"Wrote {output}, comparing {len(found)} run{'s' * (len(found) != 1)}; "
-          + (f"{len(failed)} report.html could not be written (see the warnings above)"
-             if failed else "each run's report.html is fresh"))
+    runs.write_text(output, report.render_index(shown, output))
+    print(f"Wrote {output}, comparing {len(shown)} run{'s' * (len(shown) != 1)}; "
+          + (f"{len(found) - len(shown)} left out, whose report.html could not be written "
+             "(see the warnings above)" if len(shown) < len(found)
+             else "each run's report.html is fresh"))
 
 
 def write_notebook(args, app_flags):

@@ -35,8 +35,12 @@ def distributing(mode):
             where Keras has neither, and for a batch that does not split
             evenly over the devices.
     """
-    multi_host = any(name in os.environ for name in MULTI_HOST)
-    if (mode == "data_parallel" or multi_host) and not backend.DATA_PARALLEL:
+    multi_host = [name for name in MULTI_HOST if name in os.environ]
+    if multi_host and not backend.DATA_PARALLEL:
+        raise UsageError(f"{', '.join(multi_host)} ask for a run over several hosts, which "
+                         f"Keras {keras.__version__} joins on the jax backend only; pass "
+                         "--backend jax, or unset them")
+    if mode == "data_parallel" and not backend.DATA_PARALLEL:
         raise UsageError(f"--distribute data_parallel runs on the jax backend only (Keras "
                          f"{keras.__version__} cannot spread a fit on "
                          f"{keras.backend.backend()}); pass --backend jax, or --distribute none")

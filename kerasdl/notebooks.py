@@ -9,7 +9,9 @@ on the settings that the flags in `ARGS` give. An app whose
 `train_and_evaluate` cannot run that way (it returns early, for one) keeps
 it whole and runs it with `flags.run_app`, as `kerasdl run` does. An
 unrolled run that diverges stops at the cell that raised, and its
-`metrics.json` is not written, as `kerasdl run` writes it.
+`metrics.json` is not written, as `kerasdl run` writes it; it logs to
+TensorBoard with `--tensorboard`, but `--quiet` and `--distribute` do
+nothing there.
 Keras-free.
 """
 

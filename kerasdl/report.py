@@ -221,7 +221,9 @@ def render_index(run_dirs, output):
     labels = [os.path.relpath(Path(run_dir).resolve(), base) for run_dir in run_dirs]
     columns = list(dict.fromkeys(key for run in runs for key in run["metrics"]))
     curves = overlaid_curves(runs, labels)
-    rows = [{"label": label, "link": urllib.parse.quote(f"{label}/report.html"), "run": run}
+    # A name that is not UTF-8 links to its own bytes, as the browser finds them.
+    rows = [{"label": label, "run": run,
+             "link": urllib.parse.quote(f"{label}/report.html", errors="surrogateescape")}
             for label, run in zip(labels, runs)]
     return TEMPLATES.get_template("index.html").render(
         rows=rows, columns=columns, curves=curves and _data_uri(curves), **_footer())

@@ -304,22 +304,33 @@ def _search_with_workers(search, workers, address=None, role=None, restarts=3):
             and `workers` workers here, more elsewhere) or "worker" (only
             workers here, named after this host, for a chief elsewhere).
         restarts: how many times a worker is started again.
+
+    A worker waits for its chief as keras-tuner's client does, up to an
+    hour for each call; the chief ends once every worker that joined it has
+    ended, and waits for one that died elsewhere until its command runs
+    again.
     """
     context = multiprocessing.get_context("spawn")
     errors = context.SimpleQueue()
     address = address or f"127.0.0.1:{_free_port()}"
-    prefix = f"worker-{socket.gethostname()}-" if role == "worker" else "worker"
+    # Named after the host (one worker command per host), so that the same
+    # command run again takes back a dead worker's trial; keras-tuner takes
+    # any id that holds "chief" for the chief's.
+    host = socket.gethostname().replace("chief", "host")
+    prefix = f"worker-{host}-" if role == "worker" else "worker"
 
     def start(name):
         process = context.Process(target=_search_role, args=(search, name, address, errors))
         process.start()
         return process
 
-    chief = None if role == "worker" else start("chief")
-    team = {f"{prefix}{i}": start(f"{prefix}{i}") for i in range(workers)}
-    left = dict.fromkeys(team, restarts)
+    def user_error():
+        if not errors.empty():
+            raise UsageError(errors.get())
 
-    def done():  # the chief ends once every worker, here or elsewhere, has ended
+    chief, team, finished = None, {}, False
+
+    def done():  # the chief ends once every worker that joined it has ended
         if chief is None:
             return all(process.exitcode == 0 for process in team.values())
         if chief.exitcode not in (None, 0):
@@ -328,13 +339,16 @@ def _search_with_workers(search, workers, address=None, role=None, restarts=3):
         return chief.exitcode == 0
 
     try:
+        chief = None if role == "worker" else start("chief")
+        team = {f"{prefix}{i}": start(f"{prefix}{i}") for i in range(workers)}
+        left = dict.fromkeys(team, restarts)
         while not done():
             time.sleep(0.5)
-            if not errors.empty():
-                raise UsageError(errors.get())
+            user_error()
             for name, process in team.items():
                 if process.exitcode in (None, 0):
                     continue
+                user_error()  # it may have put its error just now
                 if not left[name]:
                     raise UsageError(f"{name} stopped {restarts + 1} times (exit status "
                                      f"{process.exitcode}); continue the search with --resume")
@@ -342,10 +356,10 @@ def _search_with_workers(search, workers, address=None, role=None, restarts=3):
                 print(f"{name} stopped (exit status {process.exitcode}); starting it again "
                       "to run its trial", flush=True)
                 team[name] = start(name)
+        finished = True
     finally:  # the chief has saved every trial that ended
-        over = chief is None or chief.exitcode == 0
         for process in (*team.values(), *([chief] if chief else [])):
-            process.join(timeout=60 if over and process.exitcode is None else 0)
+            process.join(timeout=60 if finished and process.exitcode is None else 0)
             if process.is_alive():
                 process.terminate()
                 process.join()

@@ -194,7 +194,7 @@ def test_summary_names_the_figures_it_has():
 
 @pytest.mark.parametrize("kernel, stride", [(3, 2), (4, 2), (5, 3), (2, 2), (3, 1)])
 def test_the_phase_transposed_convolution_is_keras_one(kernel, stride, monkeypatch):
-    monkeypatch.setattr(backend, "PHASE_CONV_TRANSPOSE", True)  # on every backend
+    monkeypatch.setattr(backend, "phase_conv_transpose", lambda: True)  # on every backend
     rng = np.random.default_rng(0)
     x = rng.random((2, 5, 6, 3), dtype=np.float32)
     weights = [rng.normal(size=(kernel, kernel, 4, 3)).astype("float32"),

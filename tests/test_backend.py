@@ -26,7 +26,6 @@ def test_describe_names_the_backend_and_a_device():
     info = backend.describe()
     assert info == {"backend": keras.backend.backend(), "device": backend.device_info(),
                     "devices": 1}  # no --distribute: one device takes each batch
-    assert backend.device_count() >= 1
     assert backend.DATA_PARALLEL == (keras.backend.backend() == "jax")
     assert re.fullmatch(r"CPU|GPU \(.+\)", info["device"]), info["device"]
     backend.clear_caches()

@@ -250,13 +250,15 @@ def test_write_text_writes_utf8_through_a_temporary_file_of_its_own(tmp_path, mo
 
 
 def test_the_index_quotes_links_and_sorts_only_finite_numbers(tmp_path):
-    for name, accuracy in (("javascript:alert(1)", float("nan")), ("a #1 100%", 0.5)):
+    for name, accuracy in (("javascript:alert(1)", float("nan")), ("a #1 100%", 0.5),
+                           (os.fsdecode(b"run-\xff"), 0.25)):
         runs.prepare(tmp_path / name, CONFIG)
         runs.write_metrics(tmp_path / name, {"accuracy": accuracy, "results": [
             {"net": "wide"}, {"net": "deep", "error": float("inf")}]})
     page = report.render_index(report.find_runs([tmp_path]), tmp_path / "index.html")
     assert 'href="javascript%3Aalert%281%29/report.html"' in page
     assert 'href="a%20%231%20100%25/report.html"' in page
+    assert 'href="run-%FF/report.html"' in page  # the folder's own byte
     assert '<td class="number" data-value="0.5">' in page and "<td>nan</td>" in page
     lab = html.unescape((tmp_path / "a #1 100%" / "report.html").read_text())
     assert "<th>net</th><th>error</th>" in lab and "<td>inf</td>" in lab

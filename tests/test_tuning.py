@@ -2,13 +2,14 @@
 and for each tunable app."""
 
 import csv
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
-import json
-import re
+import time
 from pathlib import Path
 
 import keras
@@ -333,26 +334,31 @@ def test_a_diverged_trial_fails_alone_and_the_search_goes_on(tmp_path, capsys):
 
 
 def _run_once_each(config, output_dir, overwrite=False):
-    """A trial that notes where it ran; run in a worker (a new process), it
-    kills its process the first time it sees x == 1, mid-trial."""
-    log = Path(output_dir).parents[2] / "runs.log"
+    """A trial of a second that notes where it ran in $RUNS_LOG; run in a
+    worker (a new process), it kills its process the first time it sees
+    x == 1, mid-trial."""
+    log = Path(os.environ["RUNS_LOG"])
     with open(log, "a") as f:
         f.write(f"{Path(output_dir).name} {os.environ.get('KERASTUNER_TUNER_ID')}\n")
     killed = log.with_name("killed")
     if config["x"] == 1 and not killed.exists():
         killed.touch()
         os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(1)
     return {"val_accuracy": config["x"] / 10, "test_accuracy": 0.5}
 
 
-def test_workers_share_the_search_and_a_killed_worker_s_trial_runs_again(tmp_path, capsys):
+def test_workers_share_the_search_and_a_killed_worker_s_trial_runs_again(tmp_path, capsys,
+                                                                          monkeypatch):
+    monkeypatch.setenv("RUNS_LOG", str(tmp_path / "runs.log"))  # the workers inherit it
     spec = {"space": {"x": {"type": "int", "min": 0, "max": 3}},
             "objective": "val_accuracy", "direction": "max"}
     metrics = tuning.tune(_run_once_each, spec, {"seed": 0, "x": 0}, tuner="grid",
                           max_trials=4, objective=None, output_dir=tmp_path, workers=2)
     assert metrics["best_hyperparameters"] == {"x": 3}
     assert sorted(int(row["x"]) for row in read_trials(tmp_path)) == [0, 1, 2, 3]
-    ran = (tmp_path / "runs.log").read_text().split("\n")[:-1]
+    ran = [line for line in (tmp_path / "runs.log").read_text().splitlines()
+           if not line.endswith(" None")]  # the trials, not the retraining
     trials = [line.split()[0] for line in ran]
     # Each trial ran once, but the killed one, which its worker ran again.
     killed = [trial for trial in set(trials) if trials.count(trial) == 2]
@@ -373,11 +379,16 @@ def test_a_search_over_two_hosts_chief_and_worker_on_loopback(tmp_path, has_mnis
              "--max-trials", "2", "--quiet", "--backend", keras.backend.backend(),
              "--role", role, "--chief", f"127.0.0.1:{port}", "--output-dir",
              str(tmp_path / folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
+            text=True, start_new_session=True)
 
     chief, worker = part("chief", "chief"), part("worker", "worker")
-    (worker_out, worker_err), (chief_out, chief_err) = (
-        process.communicate(timeout=600) for process in (worker, chief))
+    try:
+        (worker_out, worker_err), (chief_out, chief_err) = (
+            process.communicate(timeout=600) for process in (worker, chief))
+    finally:  # the two commands, and the processes they started
+        for process in (worker, chief):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
     assert (worker.returncode, chief.returncode) == (0, 0), worker_err[-2000:] + chief_err
     assert "This host's workers are done" in worker_out
     assert len(read_trials(tmp_path / "chief")) == 2  # ranked by the chief

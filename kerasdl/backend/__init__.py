@@ -12,9 +12,8 @@ import keras
 _impl = importlib.import_module(f"kerasdl.backend.{keras.backend.backend()}")
 
 device_info = _impl.device_info
-device_count = _impl.device_count
 DATA_PARALLEL = _impl.DATA_PARALLEL
-PHASE_CONV_TRANSPOSE = _impl.PHASE_CONV_TRANSPOSE
+phase_conv_transpose = _impl.phase_conv_transpose
 clear_caches = _impl.clear_caches
 LOOKUP_COMPILE_OPTIONS = _impl.LOOKUP_COMPILE_OPTIONS
 minimize = _impl.minimize

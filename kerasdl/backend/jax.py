@@ -12,20 +12,18 @@ def device_info():
     return device.platform.upper()
 
 
-def device_count():
-    """The devices JAX computes on, on every host of the run."""
-    return jax.device_count()
-
-
 # Whether `keras.distribution.DataParallel` spreads `model.fit` over the
 # devices on this backend: the one backend Keras 3 does it on.
 DATA_PARALLEL = True
 
 
-# Whether `Conv2DTranspose` runs faster as an ordinary convolution over its
-# output phases (`kerasdl.autoencoder.PhaseConv2DTranspose`): on a CPU, XLA's
-# input-dilated convolution takes 4.5x as long (BENCHMARKS.md).
-PHASE_CONV_TRANSPOSE = jax.default_backend() == "cpu"
+def phase_conv_transpose():
+    """Whether `Conv2DTranspose` runs faster as an ordinary convolution over
+    its output phases (`kerasdl.autoencoder.PhaseConv2DTranspose`): on a
+    CPU, where XLA's input-dilated convolution made the conv autoencoder's
+    step 3.4x as long (BENCHMARKS.md). Asked at the first call, not at
+    import, so that JAX starts after `keras.distribution.initialize`."""
+    return jax.default_backend() == "cpu"
 
 
 def clear_caches():

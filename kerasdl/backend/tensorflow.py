@@ -14,19 +14,16 @@ def device_info():
     return f"GPU ({name})"
 
 
-def device_count():
-    """The GPUs TensorFlow sees, or 1 for the CPU."""
-    return max(len(tf.config.list_logical_devices("GPU")), 1)
-
-
 # Keras 3's `DataParallel` does not spread `model.fit` on TensorFlow (use
 # tf.distribute there): a fit runs on one device.
 DATA_PARALLEL = False
 
 
-# Whether `Conv2DTranspose` runs faster as an ordinary convolution over its
-# output phases: not on TensorFlow, where it took 1.8x as long (BENCHMARKS.md).
-PHASE_CONV_TRANSPOSE = False
+def phase_conv_transpose():
+    """Whether `Conv2DTranspose` runs faster as an ordinary convolution over
+    its output phases: not on TensorFlow, where the conv autoencoder's step
+    took 1.7x as long (BENCHMARKS.md)."""
+    return False
 
 
 def clear_caches():

@@ -13,18 +13,15 @@ def device_info():
     return "CPU"
 
 
-def device_count():
-    """The GPUs PyTorch sees, or 1 for the CPU."""
-    return max(torch.cuda.device_count(), 1)
-
-
 # Keras 3 has no `keras.distribution` for PyTorch: a fit runs on one device.
 DATA_PARALLEL = False
 
 
-# Whether `Conv2DTranspose` runs faster as an ordinary convolution over its
-# output phases: not on PyTorch, where it took 1.3x as long (BENCHMARKS.md).
-PHASE_CONV_TRANSPOSE = False
+def phase_conv_transpose():
+    """Whether `Conv2DTranspose` runs faster as an ordinary convolution over
+    its output phases: not on PyTorch, where the conv autoencoder's step
+    took 0.8x to 1.15x as long: no steady gain (BENCHMARKS.md)."""
+    return False
 
 
 def clear_caches():
