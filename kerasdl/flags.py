@@ -285,7 +285,8 @@ def run_app(name, parse_config, train_and_evaluate, argv=None):
     from kerasdl.distribute import distributing
 
     try:
-        with silenced(args.quiet), logging_to(logs), distributing(args.distribute):
+        quiet = getattr(args, "quiet", False)  # an app may take no --quiet or --distribute
+        with silenced(quiet), logging_to(logs), distributing(getattr(args, "distribute", "none")):
             print(f"kerasdl {name}: backend {config['backend']}, device "
                   f"{backend.device_info()}", flush=True)
             print(f"Config: {json.dumps(config)}", flush=True)
@@ -294,7 +295,7 @@ def run_app(name, parse_config, train_and_evaluate, argv=None):
     except Diverged as error:
         runs.write_metrics(args.output_dir, {"diverged": str(error)})
         raise
-    if args.quiet:
+    if quiet:
         print(result_line(metrics, args.output_dir))
     return metrics
 

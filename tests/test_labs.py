@@ -53,9 +53,11 @@ def test_lab_dry_run(name, tmp_path, request, assert_same_figures, capsys):
     # Determinism: the same dry run again gives the same figures; --quiet
     # prints only the claim line.
     capsys.readouterr()
-    assert_same_figures(metrics, dry_run(tmp_path / "again", "--quiet"))
-    assert capsys.readouterr().out == (f"{results[-1]} Everything is in {tmp_path / 'again'} "
-                                       "(report.html).\n")
+    again = dry_run(tmp_path / "again", "--quiet")
+    assert_same_figures(metrics, again)
+    assert capsys.readouterr().out == (
+        f"Claim: {again['claim']}: {'holds' if again['holds'] else 'does not hold'}. "
+        f"Everything is in {tmp_path / 'again'} (report.html).\n")
 
 
 def test_backprop_gradients_match_autodiff_and_finite_differences():
