@@ -130,7 +130,7 @@ def prepare(output_dir, config, overwrite=False, resumes=False, command=None):
     make_folder(output_dir, "--output-dir")
     _lock(output_dir)
     if contents():
-        saved = json.loads(config_path.read_text())
+        saved = report.read_json(config_path)
         metrics_path = output_dir / "metrics.json"
         finished = metrics_path.exists()
         if overwrite:
@@ -140,10 +140,13 @@ def prepare(output_dir, config, overwrite=False, resumes=False, command=None):
                 else:
                     path.unlink()
         elif finished:
-            diverged = "diverged" in json.loads(metrics_path.read_text())
+            diverged = "diverged" in (report.read_json(metrics_path) or {})
             ended = "diverged" if diverged else "finished"
             raise UsageError(f"{output_dir} already holds a {ended} run; choose "
                              "another --output-dir, or pass --overwrite to replace it")
+        elif saved is None:
+            raise UsageError(f"{config_path} is damaged (not a JSON object), so the run in "
+                             f"{output_dir} cannot be resumed; pass --overwrite to start afresh")
         elif saved != config:
             raise UsageError(
                 f"{output_dir} holds an interrupted run with other settings "

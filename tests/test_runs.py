@@ -37,6 +37,25 @@ def test_finished_run_is_refused_unless_overwrite(tmp_path):
     assert not (tmp_path / "metrics.json").exists()
 
 
+@pytest.mark.parametrize("text", ["", "{\"model\": ", "[1, 2]", "\xff\xfe"])
+def test_a_damaged_config_is_one_line_and_overwrite_replaces_it(tmp_path, text):
+    runs.prepare(tmp_path, CONFIG)
+    (tmp_path / "config.json").write_text(text, encoding="latin-1")
+    with pytest.raises(UsageError, match=r"config.json is damaged .*pass --overwrite"):
+        runs.prepare(tmp_path, CONFIG)
+    assert runs.prepare(tmp_path, CONFIG, overwrite=True) is False
+    assert json.loads((tmp_path / "config.json").read_text()) == CONFIG
+
+
+@pytest.mark.parametrize("text, ended", [("{\"diverged\": true", "finished"),
+                                         ("{\"diverged\": true}", "diverged")])
+def test_a_damaged_metrics_file_still_marks_the_run_ended(tmp_path, text, ended):
+    runs.prepare(tmp_path, CONFIG)
+    (tmp_path / "metrics.json").write_text(text)
+    with pytest.raises(UsageError, match=f"already holds a {ended} run"):
+        runs.prepare(tmp_path, CONFIG)
+
+
 def test_folder_that_is_not_a_run_is_never_touched(tmp_path):
     (tmp_path / "thesis.tex").write_text("precious")
     for overwrite in (False, True):
