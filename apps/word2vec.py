@@ -87,7 +87,8 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
 
     # Model: the logits are the dot products of the hidden vector with the
     # output vectors of the true word and the negatives, the loss their summed
-    # binary cross-entropy (`models.NegativeSamplingLoss`), trained by SGD.
+    # binary cross-entropy (`models.NegativeSamplingLoss`), trained by SGD on
+    # the rows each batch reads (`models.Word2Vec`).
     model = models.build_word2vec(len(corpus.vocabulary), config["arch"], config["dim"],
                                   config["window"], config["negatives"], config["share_negatives"])
     models.compile_word2vec(model, config["lr"], steps * config["epochs"])

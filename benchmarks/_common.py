@@ -116,3 +116,79 @@ def backend_and_root(doc):
     parser.add_argument("--root", type=Path, default=Path("runs/benchmarks"))
     args = parser.parse_args()
     return args, flags.use_backend(args.backend)
+
+
+def compare_forms(doc, switch, imports, build, loss, forms, jsonl):
+    """Times a model's training step with a layer in Keras' form and in
+    kerasdl's, side by side, each backend in a process of its own.
+
+    `build` is an expression that makes the model, after `imports`; `switch` names the
+    `kerasdl.backend` function that chooses kerasdl's form, which is set to
+    each answer in turn. Forms alternate `--repeats` times, and each keeps
+    its fastest repeat, so a burst of load on the machine favours neither.
+    Prints a markdown table for BENCHMARKS.md: milliseconds per step, and
+    kerasdl's form's speed-up.
+
+    Args:
+        doc: the script's docstring (its first line is the help text).
+        switch: a `kerasdl.backend` function name.
+        imports: Python source of the imports that `build` needs.
+        build: Python source of an expression that returns the model.
+        loss: the loss to compile it with.
+        forms: the two forms' names, Keras' first.
+        jsonl: the JSON-lines file that the rows are appended to.
+
+    Returns:
+        The exit status, 0.
+    """
+    import argparse
+
+    from kerasdl.names import BACKENDS
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    rows = []
+    for name in args.backends:
+        out = subprocess.run([sys.executable, "-c", _STEP.format(
+            switch=switch, imports=imports, build=build, loss=loss, forms=forms), str(args.steps),
+            str(args.repeats)], check=True, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "KERAS_BACKEND": name}).stdout
+        times = json.loads(out.splitlines()[-1])
+        rows.append({"backend": name, **times, "speedup": times[forms[0]] / times[forms[1]]})
+    command = " ".join(["python", *sys.argv])
+    print(f"\n`{command}` ({hardware()})\n")
+    print(f"| backend | {forms[0]} ms/step | {forms[1]} ms/step | speed-up |\n|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['backend']} | {r[forms[0]]:.1f} | {r[forms[1]]:.1f} | {r['speedup']:.2f}x |")
+    append_jsonl(jsonl, [{**r, "command": command} for r in rows])
+    return 0
+
+
+_STEP = """
+import json, sys, time
+import keras
+import numpy as np
+from kerasdl import backend
+{imports}
+
+steps, repeats = map(int, sys.argv[1:])
+x = np.random.default_rng(0).random((128 * steps, 28, 28, 1), dtype=np.float32)
+y = {{"binary_crossentropy": x}}.get({loss!r}, np.arange(len(x)) % 10)
+models = {{}}
+for form, ours in zip({forms!r}, (False, True)):
+    backend.{switch} = lambda ours=ours: ours
+    keras.utils.set_random_seed(0)
+    models[form] = {build}
+    models[form].compile("adam", {loss!r})
+    models[form].fit(x[:640], y[:640], batch_size=128, epochs=1, verbose=0)
+result = {{form: float("inf") for form in models}}
+for _ in range(repeats):
+    for form, model in models.items():
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=128, epochs=1, verbose=0)
+        result[form] = min(result[form], (time.perf_counter() - start) / steps * 1000)
+print(json.dumps(result))
+"""

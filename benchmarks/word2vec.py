@@ -11,7 +11,8 @@ backend. Both sets of vectors are scored by the same code
 Words per second count every corpus word once per epoch, for both.
 
 Targets (skip-gram): WordSim-353 Spearman and analogy accuracy at least
-gensim's; words per second at least 0.5x gensim's on the fastest backend.
+gensim's, and words per second at least 0.5x gensim's, on every backend
+(issue 29; issue 3 asked for the speed on the fastest backend only).
 Needs `pip install gensim`. Runs go to runs/benchmarks/word2vec-ARCH-BACKEND.
 Prints a markdown table for BENCHMARKS.md; exits 1 if a target is missed.
 """
@@ -122,8 +123,7 @@ def main():
               f"{ {True: 'yes', False: 'NO'}.get(r.get('quality_met'), '')} |")
     append_jsonl(args.root / "word2vec.jsonl", rows)
     skipgram = [r for r in rows if r["arch"] == "skipgram" and "quality_met" in r]
-    passed = all(r["quality_met"] for r in skipgram) and (
-        not skipgram or max(r["speed_ratio"] for r in skipgram) >= 0.5)
+    passed = all(r["quality_met"] and r["speed_ratio"] >= 0.5 for r in skipgram)
     return 0 if passed else 1
 
 

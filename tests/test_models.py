@@ -4,7 +4,8 @@ import pytest
 
 from kerasdl.errors import UsageError
 from kerasdl.models import CLASSIFIERS, build_classifier, for_inference
-from kerasdl.models.layers import RandomShift
+from kerasdl import backend
+from kerasdl.models.layers import BlockMaxPooling2D, RandomShift
 
 TINY = {
     "mlp": {"depth": 1, "width": 8},
@@ -107,6 +108,32 @@ def test_for_inference_replaces_the_augmentation_and_shares_the_rest(api):
                                keras.ops.convert_to_numpy(model(X, training=False)))
     unaugmented = build_classifier("mlp", (28, 28, 1), 10, api=api, **TINY["mlp"])
     assert for_inference(unaugmented) is unaugmented
+
+
+@pytest.mark.parametrize("size", [(6, 8), (11, 5)])
+def test_block_max_pooling_is_keras_max_pooling(size, monkeypatch):
+    monkeypatch.setattr(backend, "block_max_pooling", lambda: True)  # on every backend
+    x = np.random.default_rng(0).normal(size=(2, *size, 3)).astype("float32")
+    weights = keras.ops.convert_to_tensor(np.random.default_rng(1).normal(
+        size=(2, size[0] // 2, size[1] // 2, 3)).astype("float32"))
+    results = []
+    for layer in (keras.layers.MaxPooling2D(), BlockMaxPooling2D()):
+        loss = lambda t: keras.ops.sum(layer(t) * weights)  # noqa: E731
+        results.append([keras.ops.convert_to_numpy(f) for f in (
+            layer(x), backend.input_gradient(loss, x))])
+    assert results[1][0].shape == (2, size[0] // 2, size[1] // 2, 3)
+    for mine, keras_own in zip(*results):
+        np.testing.assert_allclose(mine, keras_own, atol=1e-6)
+
+
+def test_for_inference_saves_block_pooling_as_keras_pooling(tmp_path):
+    model = build_classifier("vgg", (28, 28, 1), 10, stages=2, depth=1, width=4, dense=8)
+    assert sum(isinstance(layer, BlockMaxPooling2D) for layer in model.layers) == 2
+    plain = for_inference(model)
+    assert [type(layer).__name__ for layer in plain.layers].count("MaxPooling2D") == 2
+    assert not any(isinstance(layer, BlockMaxPooling2D) for layer in plain.layers)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(plain(X)),
+                               keras.ops.convert_to_numpy(model(X)))
 
 
 @pytest.mark.parametrize("options,match", [

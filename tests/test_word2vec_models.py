@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasdl import presets
+from kerasdl import backend, presets
 from kerasdl.data import text
 from kerasdl.errors import UsageError
 from kerasdl.word2vec import batches, embeddings, models
@@ -71,6 +71,32 @@ def test_cbow_scores_the_mean_of_the_context_in_use():
     hidden = np.stack([table_in[[1, 2, 3]].mean(axis=0), table_in[5]])
     expected = np.einsum("bd,bkd->bk", hidden, table_out[candidates])
     np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", ["skipgram", "cbow"])
+def test_a_step_moves_the_rows_as_dense_sgd_would(arch):
+    rng = np.random.default_rng(2)
+    model = models.build_word2vec(6, arch, dim=3, window=1, negatives=2, share=2)
+    tables = [model.get_layer(name).embeddings for name in (models.INPUT_EMBEDDINGS,
+                                                            "output_embeddings")]
+    for table in tables:
+        table.assign(rng.normal(size=(6, 3)).astype("float32"))
+    inputs = {"center": np.array([1, 1, 4, 0], "int32"),  # ids read twice, in and out
+              "contexts": np.array([[1, 1], [2, 0], [4, 4], [0, 5]], "int32"),
+              "mask": np.array([[1, 1], [1, 0], [1, 1], [0, 1]], "float32"),
+              "candidates": np.array([[1, 2, 1], [1, 0, 0], [3, 1, 5], [2, 2, 2]], "int32")}
+    if arch == "skipgram":
+        inputs = {k: inputs[k] for k in ("center", "candidates")}
+    labels = np.tile(np.array([[1, 0, 0]], "float32"), (4, 1))
+    models.compile_word2vec(model, lr=0.1, total_steps=1000)
+    _, grads = backend.value_and_grad(
+        lambda: model.loss(labels, model(inputs)), tables)
+    expected = [keras.ops.convert_to_numpy(t) - 0.1 * keras.ops.convert_to_numpy(
+        keras.ops.convert_to_tensor(g)) for t, g in zip(tables, grads)]
+    model.fit(inputs, labels, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    for table, want in zip(tables, expected):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(table), want, atol=1e-6)
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 1
 
 
 def test_loss_is_the_summed_binary_cross_entropy():

@@ -1,6 +1,7 @@
 """JAX implementations of the kerasdl backend functions."""
 
 import jax
+import jax.numpy as jnp
 import keras
 
 
@@ -26,6 +27,14 @@ def phase_conv_transpose():
     return jax.default_backend() == "cpu"
 
 
+def block_max_pooling():
+    """Whether 2x2 max pooling runs faster as a reshape and a max
+    (`kerasdl.models.layers.BlockMaxPooling2D`): on a CPU, where XLA's
+    `select_and_scatter` backward pass made the MNIST recipe's step 1.8x
+    as long (BENCHMARKS.md)."""
+    return jax.default_backend() == "cpu"
+
+
 def clear_caches():
     """Frees per-model state that `keras.backend.clear_session()` leaves
     behind: JAX's cache of compiled functions, which grows with every model."""
@@ -41,6 +50,33 @@ LOOKUP_COMPILE_OPTIONS = {}
 # variables it maps: `minimize` computes inside it.
 _steps = []
 
+
+def minimize_rows(loss_fn, tables, ids, optimizer):
+    """Takes one plain SGD step on the rows of embedding tables that a loss
+    reads, inside a `train_step`: the gradient is taken with respect to the
+    rows looked up, not the tables, and each row's step is added back into
+    its table (rows read twice get both steps), so a step costs what the
+    rows do, whatever the tables' size.
+
+    Args:
+        loss_fn: a function of the list of looked-up rows (`take(tables[i],
+            ids[i])` for each i, read before any update) that returns the
+            scalar loss.
+        tables: the embedding variables; one may appear more than once.
+        ids: integer tensors of row ids, one per table.
+        optimizer: the Keras optimizer whose `learning_rate` (its schedule
+            at its step count) gives the rate; its step count goes up by 1.
+
+    Returns:
+        The loss, as computed before the step.
+    """
+    rows = [jnp.take(table.value, i, axis=0) for table, i in zip(tables, ids)]
+    loss, grads = jax.value_and_grad(loss_fn)(rows)
+    rate = optimizer.learning_rate
+    for table, i, grad in zip(tables, ids, grads):
+        table.assign(table.value.at[i].add(-rate * grad))
+    optimizer.iterations.assign_add(1)
+    return loss
 
 def train_step(model, step, state, data):
     """Runs `step(data)`, the stateful body of `model.train_step`, as JAX's

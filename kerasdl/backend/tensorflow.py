@@ -26,6 +26,13 @@ def phase_conv_transpose():
     return False
 
 
+def block_max_pooling():
+    """Whether 2x2 max pooling runs faster as a reshape and a max:
+    not on TensorFlow, where it made the MNIST recipe's step 1.8x as long
+    (BENCHMARKS.md)."""
+    return False
+
+
 def clear_caches():
     """Frees per-model state that `keras.backend.clear_session()` leaves
     behind. TensorFlow needs nothing more."""
@@ -54,6 +61,23 @@ def minimize(loss_fn, variables, optimizer):
     optimizer.apply(tape.gradient(loss, variables), variables)
     return loss, aux
 
+
+def minimize_rows(loss_fn, tables, ids, optimizer):
+    """One plain SGD step on the rows of `tables` that `loss_fn` reads,
+    each row's step added in place by `scatter_add`;
+    the arguments and the result are those of
+    `kerasdl.backend.jax.minimize_rows`."""
+    rows = [tf.gather(table.value, i) for table, i in zip(tables, ids)]
+    with tf.GradientTape() as tape:
+        tape.watch(rows)
+        loss = loss_fn(rows)
+    grads = tape.gradient(loss, rows)
+    rate = optimizer.learning_rate
+    for table, i, grad in zip(tables, ids, grads):
+        table.value.scatter_add(tf.IndexedSlices(
+            -rate * tf.reshape(grad, (-1, grad.shape[-1])), tf.reshape(i, (-1,))))
+    optimizer.iterations.assign_add(1)
+    return loss
 
 def train_step(model, step, data):
     """Runs `step(data)`, the stateful body of `model.train_step`, as

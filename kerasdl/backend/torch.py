@@ -24,6 +24,13 @@ def phase_conv_transpose():
     return False
 
 
+def block_max_pooling():
+    """Whether 2x2 max pooling runs faster as a reshape and a max:
+    not on PyTorch, where it made the MNIST recipe's step 1.14x as long
+    (BENCHMARKS.md)."""
+    return False
+
+
 def clear_caches():
     """Frees per-model state that `keras.backend.clear_session()` leaves
     behind: the CUDA allocator's cached blocks, when there is a GPU."""
@@ -54,6 +61,23 @@ def minimize(loss_fn, variables, optimizer):
         optimizer.apply(grads, variables)
     return loss, aux
 
+
+def minimize_rows(loss_fn, tables, ids, optimizer):
+    """One plain SGD step on the rows of `tables` that `loss_fn` reads,
+    each row's step added in place by `index_add_`;
+    the arguments and the result are those of
+    `kerasdl.backend.jax.minimize_rows`."""
+    ids = [keras.ops.convert_to_tensor(i).long() for i in ids]
+    rows = [table.value.detach()[i].requires_grad_(True) for table, i in zip(tables, ids)]
+    with torch.enable_grad():
+        loss = loss_fn(rows)
+    grads = torch.autograd.grad(loss, rows)
+    rate = optimizer.learning_rate
+    with torch.no_grad():
+        for table, i, grad in zip(tables, ids, grads):
+            table.value.index_add_(0, i.reshape(-1), -rate * grad.reshape(-1, grad.shape[-1]))
+    optimizer.iterations.assign_add(1)
+    return loss.detach()
 
 def train_step(model, step, data):
     """Runs `step(data)`, the stateful body of `model.train_step`, as

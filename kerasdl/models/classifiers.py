@@ -21,7 +21,7 @@ import keras
 from keras import layers
 
 from kerasdl.errors import UsageError, check_choice
-from kerasdl.models.layers import RandomShift
+from kerasdl.models.layers import BlockMaxPooling2D, RandomShift
 from kerasdl.names import HEADS, PRECISIONS
 
 INITIALIZERS = {"glorot": "glorot_uniform", "he": "he_normal"}
@@ -55,17 +55,26 @@ def augmentation_layers(names):
 
 def for_inference(model):
     """`model` as it is saved: its augmentation layers, which pass images
-    through unchanged outside training, become `keras.layers.Identity`, so
+    through unchanged outside training, become `keras.layers.Identity`, and
+    its `BlockMaxPooling2D` layers become `keras.layers.MaxPooling2D`, so
     that the file loads with `keras.saving.load_model` alone, without
     kerasdl (whose `RandomShift` it would otherwise need). The other layers,
-    and so the weights, are `model`'s own; `model` itself when it has no
-    augmentation layer at its top level.
+    and so the weights, are `model`'s own; `model` itself when it has none
+    of those layers at its top level.
     """
-    kinds = tuple(kind for kind, _ in AUGMENTATIONS.values())
-    if not any(isinstance(layer, kinds) for layer in model.layers):
+    augmentations = tuple(kind for kind, _ in AUGMENTATIONS.values())
+
+    def plain(layer):
+        if isinstance(layer, augmentations):
+            return layers.Identity(name=layer.name)
+        if isinstance(layer, BlockMaxPooling2D):
+            return layers.MaxPooling2D.from_config(layer.get_config())
+        return layer
+
+    if not any(isinstance(layer, (*augmentations, BlockMaxPooling2D))
+               for layer in model.layers):
         return model
-    return keras.models.clone_model(model, clone_function=lambda layer: layers.Identity(
-        name=layer.name) if isinstance(layer, kinds) else layer)
+    return keras.models.clone_model(model, clone_function=plain)
 
 
 PADDINGS = ("same", "valid")
@@ -178,8 +187,8 @@ def lenet5(input_shape, num_classes, *, depth=2, width=1.0, **options):
     the number of hidden dense layers (1 or 2).
     """
     def body(b):
-        stack = b.conv(round(6 * width), 5) + [layers.MaxPooling2D()]
-        stack += b.conv(round(16 * width), 5, padding="valid") + [layers.MaxPooling2D()]
+        stack = b.conv(round(6 * width), 5) + [BlockMaxPooling2D()]
+        stack += b.conv(round(16 * width), 5, padding="valid") + [BlockMaxPooling2D()]
         stack += [layers.Flatten()]
         for units in (120, 84)[:depth]:
             stack += b.dense(round(units * width)) + b.drop()
@@ -227,7 +236,7 @@ def vgg(input_shape, num_classes, *, depth=2, width=32, stages=2, dense=128,
         for stage in range(stages):
             for _ in range(depth):
                 stack += b.conv(width * 2**stage, padding=padding)
-            stack += [layers.MaxPooling2D()]
+            stack += [BlockMaxPooling2D()]
         return stack + [layers.Flatten(), *b.drop()] + b.dense(dense) + b.drop()
 
     return _plain("vgg", body, input_shape, num_classes, **options)

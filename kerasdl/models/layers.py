@@ -3,6 +3,8 @@
 import keras
 from keras import layers, ops
 
+from kerasdl import backend
+
 
 @keras.saving.register_keras_serializable(package="kerasdl")
 class RandomShift(layers.Layer):
@@ -45,3 +47,27 @@ class RandomShift(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "max_shift": self.max_shift, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="kerasdl")
+class BlockMaxPooling2D(layers.MaxPooling2D):
+    """`MaxPooling2D` with its default 2x2 window and stride, computed as a
+    reshape into 2x2 blocks and a max over each block (an odd last row or
+    column is dropped, as "valid" pooling does). The same outputs as
+    `MaxPooling2D`, and the same gradients wherever a window has one
+    largest value; where several tie, the gradient is split among them. On
+    an XLA CPU it avoids the slow `select_and_scatter` backward pass of
+    windowed pooling (BENCHMARKS.md). Used where
+    `backend.block_max_pooling()` says it is faster; elsewhere it is
+    `MaxPooling2D`. `kerasdl.models.for_inference` saves it as
+    `MaxPooling2D`."""
+
+    def call(self, inputs):
+        if (not backend.block_max_pooling() or self.pool_size != (2, 2)
+                or self.strides != (2, 2) or self.padding != "valid"
+                or self.data_format != "channels_last" or None in inputs.shape[1:3]):
+            return super().call(inputs)
+        rows, cols = inputs.shape[1] // 2, inputs.shape[2] // 2
+        blocks = ops.reshape(inputs[:, :2 * rows, :2 * cols],
+                             (-1, rows, 2, cols, 2, inputs.shape[3]))
+        return ops.max(blocks, axis=(2, 4))
