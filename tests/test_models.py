@@ -134,6 +134,9 @@ def test_for_inference_saves_block_pooling_as_keras_pooling(tmp_path):
     assert not any(isinstance(layer, BlockMaxPooling2D) for layer in plain.layers)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(plain(X)),
                                keras.ops.convert_to_numpy(model(X)))
+    trainer = keras.Sequential([keras.Input((28, 28, 1)), model])  # as transfer pretrains
+    assert "BlockMaxPooling2D" not in for_inference(trainer).to_json()
+    assert "BlockMaxPooling2D" in trainer.to_json()
 
 
 @pytest.mark.parametrize("options,match", [

@@ -26,7 +26,7 @@ def phase_conv_transpose():
 
 def block_max_pooling():
     """Whether 2x2 max pooling runs faster as a reshape and a max:
-    not on PyTorch, where it made the MNIST recipe's step 1.14x as long
+    not on PyTorch, where it made the MNIST recipe's step 1.27x as long
     (BENCHMARKS.md)."""
     return False
 

@@ -60,7 +60,7 @@ def for_inference(model):
     that the file loads with `keras.saving.load_model` alone, without
     kerasdl (whose `RandomShift` it would otherwise need). The other layers,
     and so the weights, are `model`'s own; `model` itself when it has none
-    of those layers at its top level.
+    of those layers, at its top level or in the models it holds.
     """
     augmentations = tuple(kind for kind, _ in AUGMENTATIONS.values())
 
@@ -69,10 +69,11 @@ def for_inference(model):
             return layers.Identity(name=layer.name)
         if isinstance(layer, BlockMaxPooling2D):
             return layers.MaxPooling2D.from_config(layer.get_config())
+        if isinstance(layer, keras.Model):  # a classifier inside a training model
+            return for_inference(layer)
         return layer
 
-    if not any(isinstance(layer, (*augmentations, BlockMaxPooling2D))
-               for layer in model.layers):
+    if all(plain(layer) is layer for layer in model.layers):
         return model
     return keras.models.clone_model(model, clone_function=plain)
 
