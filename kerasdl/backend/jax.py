@@ -78,6 +78,7 @@ def minimize_rows(loss_fn, tables, ids, optimizer):
     optimizer.iterations.assign_add(1)
     return loss
 
+
 def train_step(model, step, state, data):
     """Runs `step(data)`, the stateful body of `model.train_step`, as JAX's
     trainer calls it: `model.train_step(state, data)`.

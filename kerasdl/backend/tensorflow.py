@@ -79,6 +79,7 @@ def minimize_rows(loss_fn, tables, ids, optimizer):
     optimizer.iterations.assign_add(1)
     return loss
 
+
 def train_step(model, step, data):
     """Runs `step(data)`, the stateful body of `model.train_step`, as
     TensorFlow's trainer calls it: `model.train_step(data)`."""

@@ -73,7 +73,11 @@ def for_inference(model):
             return for_inference(layer)
         return layer
 
-    if all(plain(layer) is layer for layer in model.layers):
+    def saved_otherwise(layer):
+        return isinstance(layer, (*augmentations, BlockMaxPooling2D)) or (
+            isinstance(layer, keras.Model) and any(map(saved_otherwise, layer.layers)))
+
+    if not any(map(saved_otherwise, model.layers)):
         return model
     return keras.models.clone_model(model, clone_function=plain)
 
