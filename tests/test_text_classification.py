@@ -113,7 +113,7 @@ def test_folds_test_each_example_once():
         data.splits(1)
 
 
-@pytest.mark.parametrize("name", ["bag", "lstm", "gru", "transformer"])
+@pytest.mark.parametrize("name", ["bag", "cnn", "lstm", "gru", "transformer"])
 def test_masked_models_ignore_the_padding(name):
     keras.utils.set_random_seed(0)
     model = TEXT_CLASSIFIERS[name](12, 7, dim=8, units=4, dropout=0.0)
@@ -123,6 +123,14 @@ def test_masked_models_ignore_the_padding(name):
     embedding.embeddings.assign(keras.ops.convert_to_tensor(
         np.concatenate([np.full((1, 8), 9.0), embedding.get_weights()[0][1:]]), "float32"))
     np.testing.assert_allclose(model.predict(ids, verbose=0), before, atol=1e-5)
+
+
+def test_kim_cnn_sees_the_first_word_at_every_filter_position():
+    keras.utils.set_random_seed(0)
+    model = TEXT_CLASSIFIERS["cnn"](12, 7, dim=8, units=4, dropout=0.0)
+    shifted = np.array([[5, 3, 2, 0, 0, 0, 0], [0, 0, 5, 3, 2, 0, 0]], "int32")
+    outputs = model.predict(shifted, verbose=0)
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-6)
 
 
 def test_kim_cnn_keeps_the_softmax_weights_within_norm_3():

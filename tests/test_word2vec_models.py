@@ -74,7 +74,7 @@ def test_cbow_scores_the_mean_of_the_context_in_use():
 
 
 @pytest.mark.parametrize("arch", ["skipgram", "cbow"])
-def test_a_step_moves_the_rows_as_dense_sgd_would(arch):
+def test_steps_move_the_rows_as_dense_sgd_would_at_the_schedules_rate(arch):
     rng = np.random.default_rng(2)
     model = models.build_word2vec(6, arch, dim=3, window=1, negatives=2, share=2)
     tables = [model.get_layer(name).embeddings for name in (models.INPUT_EMBEDDINGS,
@@ -88,15 +88,22 @@ def test_a_step_moves_the_rows_as_dense_sgd_would(arch):
     if arch == "skipgram":
         inputs = {k: inputs[k] for k in ("center", "candidates")}
     labels = np.tile(np.array([[1, 0, 0]], "float32"), (4, 1))
-    models.compile_word2vec(model, lr=0.1, total_steps=1000)
-    _, grads = backend.value_and_grad(
-        lambda: model.loss(labels, model(inputs)), tables)
-    expected = [keras.ops.convert_to_numpy(t) - 0.1 * keras.ops.convert_to_numpy(
-        keras.ops.convert_to_tensor(g)) for t, g in zip(tables, grads)]
-    model.fit(inputs, labels, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    models.compile_word2vec(model, lr=0.1, total_steps=2)
+    start = [keras.ops.convert_to_numpy(t) for t in tables]
+    for rate in (0.1, 0.05 + 0.5e-5):  # the schedule's rate at steps 0 and 1
+        _, grads = backend.value_and_grad(lambda: model.loss(labels, model(inputs)), tables)
+        for table, grad in zip(tables, grads):
+            table.assign(keras.ops.convert_to_numpy(table) - rate * keras.ops.convert_to_numpy(
+                keras.ops.convert_to_tensor(grad)))
+    expected = [keras.ops.convert_to_numpy(t) for t in tables]
+    for table, values in zip(tables, start):
+        table.assign(values)
+    twice = {key: np.concatenate([value, value]) for key, value in inputs.items()}
+    model.fit(twice, np.concatenate([labels, labels]), batch_size=4, epochs=1, shuffle=False,
+              verbose=0)
     for table, want in zip(tables, expected):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(table), want, atol=1e-6)
-    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 1
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 2
 
 
 def test_loss_is_the_summed_binary_cross_entropy():

@@ -65,7 +65,7 @@ class BlockMaxPooling2D(layers.MaxPooling2D):
     def call(self, inputs):
         if (not backend.block_max_pooling() or self.pool_size != (2, 2)
                 or self.strides != (2, 2) or self.padding != "valid"
-                or self.data_format != "channels_last" or None in inputs.shape[1:3]):
+                or self.data_format != "channels_last" or None in inputs.shape[1:]):
             return super().call(inputs)
         rows, cols = inputs.shape[1] // 2, inputs.shape[2] // 2
         blocks = ops.reshape(inputs[:, :2 * rows, :2 * cols],

@@ -42,9 +42,13 @@ def kim_cnn(vocabulary_size, length, *, dim, units, dropout, vectors=None, num_c
     """Kim (2014): `units` filters of each width in `widths` slide over the
     word vectors; each filter keeps its largest response in the sentence
     (max over time), and a softmax whose weight rows have a norm of at
-    most 3 reads them."""
+    most 3 reads them. As in Kim's code, padding is a zero vector, and
+    `max(widths) - 1` more of it on each side lets every filter see the
+    first and last words at each of its positions."""
     ids = keras.Input((length,), dtype="int32")
     x = _embedding(vocabulary_size, dim, vectors, mask_zero=False)(ids)
+    x = x * ops.expand_dims(ops.cast(ops.not_equal(ids, 0), x.dtype), -1)
+    x = layers.ZeroPadding1D(max(widths) - 1)(x)
     maxima = [layers.GlobalMaxPooling1D()(layers.Conv1D(units, w, activation="relu")(x))
               for w in widths]
     x = layers.Concatenate()(maxima)
