@@ -19,6 +19,7 @@ It writes results.md, metrics.json, fits.png (the fits for N = 2, 8, 32,
 --output-dir.
 """
 
+import math
 import sys
 
 from kerasdl import flags
@@ -55,7 +56,7 @@ def fit(x, y, width, config):
                            kernel_initializer=keras.initializers.RandomUniform(-1, 1),
                            bias_initializer=keras.initializers.RandomUniform(-1, 1)),
         keras.layers.Dense(1)])
-    steps = config["epochs"] * len(x) // config["batch_size"]
+    steps = math.ceil(config["epochs"] * len(x) / config["batch_size"])
     model.compile(keras.optimizers.Adam(
         keras.optimizers.schedules.CosineDecay(config["lr"], steps)), "mse")
     # All epochs as one pass over a tiled grid: the same steps, shuffled,

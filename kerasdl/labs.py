@@ -151,20 +151,25 @@ def plot_curves(path, panels, xlabel, ylabel, *, log_x=False, log_y=False, title
         panels: a dict from each subplot's title to its curves, a dict from
             a label to the y values (against 1, 2, ...) or an `(x, y)` pair.
         xlabel, ylabel: the axes' labels.
-        log_x, log_y: logarithmic axes.
+        log_x, log_y: logarithmic axes (y stays linear in a panel with
+            no positive value).
         title: the figure's title.
     """
     fig = Figure(figsize=(4.2 * len(panels), 3.4), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (name, curves) in zip(axes, panels.items()):
+        positive = False
         for label, values in curves.items():
             xs, ys = values if isinstance(values, tuple) else (
                 range(1, len(values) + 1), values)
             ax.plot(list(xs), list(ys), marker="o" if len(ys) < 12 else None,
                     markersize=3, label=str(label))
+            ys = np.asarray(ys, float)
+            positive |= bool((np.isfinite(ys) & (ys > 0)).any())
         ax.set(title=name, xlabel=xlabel, ylabel=ylabel)
         ax.set_xscale("log" if log_x else "linear")
-        ax.set_yscale("log" if log_y else "linear")
+        # A log axis needs a positive value (a diverged run may have none).
+        ax.set_yscale("log" if log_y and positive else "linear")
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     if title:
@@ -184,11 +189,11 @@ def _cell(value):
 
 
 def markdown_table(rows):
-    """A markdown table of `rows`, dicts with the same keys (the columns);
-    floats show four significant digits."""
-    columns = list(rows[0])
+    """A markdown table of `rows`, dicts whose keys are the columns (a
+    missing key is an empty cell); floats show four significant digits."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(row[c]) for c in columns) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(row.get(c, "")) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -205,13 +210,19 @@ def finish(output_dir, config, rows, claim, holds, **metrics):
         output_dir: the run's folder.
         config: the run's config.
         rows: the comparison, as `markdown_table` takes it.
-        claim: the lab's claim, stated with its numbers.
+        claim: the lab's claim, stated with its numbers; it is followed
+            by the count of rows with a NaN or infinite figure, as diverged.
         holds: whether the numbers bear the claim out.
         **metrics: the lab's own figures, for `metrics.json`.
 
     Returns:
         The metrics written.
     """
+    diverged = sum(any(isinstance(value, float) and not math.isfinite(value)
+                       for value in row.values()) for row in rows)
+    if diverged:
+        claim += (f"; {diverged} of the {len(rows)} rows hold NaN or Inf: their training "
+                  "diverged (try a lower --lr)")
     line = f"Claim: {claim}: {'holds' if holds else 'does not hold'}."
     text = f"# {config['app']}\n\n{markdown_table(rows)}\n\n{line}\n"
     Path(output_dir, "results.md").write_text(text)

@@ -64,6 +64,17 @@ def test_domain_batches_hold_half_of_each_domain_and_weigh_the_labelled_half():
     np.testing.assert_array_equal(weights["label"], [2, 2, 0, 0])
 
 
+def test_domain_batches_refuse_a_batch_of_one_and_cap_a_batch_over_the_data():
+    source = (np.zeros((10, 2, 2, 1), "float32"), np.arange(10) % 3)
+    target = (np.ones((3, 2, 2, 1), "float32"), np.array([7, 8, 9]))
+    with pytest.raises(UsageError, match="Bad batch size: 1. Half of each batch"):
+        DomainBatches(source, target, batch_size=1)
+    batches = DomainBatches(source, target, batch_size=100_000)
+    x, y, weights = batches[0]
+    assert len(batches) == 1 and len(x) == len(weights["label"]) == 20
+    assert sorted(y["label"][:10]) == sorted(source[1])
+
+
 def test_libsvm_usps_files_are_read_as_digits_in_the_unit_range(tmp_path):
     path = tmp_path / "usps.bz2"
     path.write_bytes(bz2.compress(b"1 1:-1 2:1 256:0\n10 3:0.5\n"))

@@ -60,6 +60,16 @@ def test_lab_dry_run(name, tmp_path, request, assert_same_figures, capsys):
         f"Everything is in {tmp_path / 'again'} (report.html).\n")
 
 
+def test_a_diverging_lab_with_a_batch_over_its_data_still_ends_with_its_claim(tmp_path):
+    """universal_approximation at --lr 1e30 has no positive error to put on
+    its log axis, and a batch over its 256 points once made 0 decay steps."""
+    metrics = cli.load_app("universal_approximation").main(
+        ["--dry-run", "--backend", keras.backend.backend(), "--output-dir", str(tmp_path),
+         "--lr", "1e30", "--batch-size", "100000"])
+    assert "rows hold NaN or Inf: their training diverged" in metrics["claim"]
+    assert (tmp_path / "errors.png").stat().st_size > 5000
+
+
 def test_backprop_gradients_match_autodiff_and_finite_differences():
     app = cli.load_app("backprop")
     rng = np.random.default_rng(0)
@@ -128,6 +138,16 @@ def test_finish_writes_the_table_and_the_claim(tmp_path):
         "Claim: b is small: does not hold.\n")
     assert metrics["holds"] is False and metrics["extra"] == 3
     assert json.loads((tmp_path / "metrics.json").read_text())["claim"] == "b is small"
+
+
+def test_finish_names_the_diverged_rows_and_keeps_every_column(tmp_path):
+    rows = [{"model": "plain", "loss": float("nan")}, {"model": "bn", "loss": 0.5, "note": "ok"},
+            {"model": "wide", "loss": float("inf")}]
+    metrics = labs.finish(tmp_path, {"app": "some_lab"}, rows, "bn trains", True)
+    assert metrics["claim"] == ("bn trains; 2 of the 3 rows hold NaN or Inf: their training "
+                                "diverged (try a lower --lr)")
+    assert "| model | loss | note |\n|---|---|---|\n| plain | nan |  |\n| bn | 0.5 | ok |" in (
+        tmp_path / "results.md").read_text()
 
 
 def test_train_prints_each_epoch_only_when_asked(capsys):

@@ -8,6 +8,8 @@ import math
 import keras
 import numpy as np
 
+from kerasdl.errors import UsageError
+
 
 class HalfBatches(keras.utils.PyDataset):
     """Batches whose first half comes from `first` and second half from
@@ -15,11 +17,19 @@ class HalfBatches(keras.utils.PyDataset):
     larger once, in a new random order, and cycles the smaller.
 
     A subclass's `__getitem__` makes a batch from `halves(index)`.
+
+    Raises:
+        UsageError: for a `batch_size` under 2.
     """
 
     def __init__(self, first, second, batch_size, seed=0, **kwargs):
         super().__init__(**kwargs)
-        self.pairs, self.half = (first, second), batch_size // 2
+        if batch_size < 2:
+            raise UsageError(f"Bad batch size: {batch_size}. Half of each batch comes from "
+                             "each of two sets, so it must be at least 2")
+        # A half as large as the larger set at most: more would only repeat examples.
+        largest = max(len(first[0]), len(second[0]))
+        self.pairs, self.half = (first, second), min(batch_size // 2, largest)
         self.rng = np.random.default_rng(seed)
         self.on_epoch_end()
 
