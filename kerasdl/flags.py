@@ -280,7 +280,7 @@ def run_app(name, parse_config, train_and_evaluate, argv=None):
     config, args = parse_config(argv)
     logs = tensorboard_folder(args)
     from kerasdl import backend, runs
-    from kerasdl.callbacks.nan import Diverged
+    from kerasdl.callbacks.nan import Diverged, diverged
     from kerasdl.callbacks.tensorboard_logs import logging_to
     from kerasdl.distribute import distributing
 
@@ -292,9 +292,13 @@ def run_app(name, parse_config, train_and_evaluate, argv=None):
             print(f"Config: {json.dumps(config)}", flush=True)
             metrics = train_and_evaluate(config, args.output_dir, overwrite=args.overwrite,
                                          command=command_line(name, argv))
-    except Diverged as error:
+    except Exception as error:
+        if backend.is_nan_error(error):
+            error = diverged("an output of the model", "in training")
+        if not isinstance(error, Diverged):
+            raise
         runs.write_metrics(args.output_dir, {"diverged": str(error)})
-        raise
+        raise error from None
     if quiet:
         print(result_line(metrics, args.output_dir))
     return metrics

@@ -62,8 +62,11 @@ def attack_grid(clean, attacked, predict, path, titles, title=None):
 
 
 def pca_2d(x):
-    """Projects the rows of `x` on their two principal components."""
+    """Projects the rows of `x` on their two principal components; all NaN
+    where `x` holds a NaN or Inf (a diverged model's features)."""
     x = np.asarray(x, dtype="float64").reshape(len(x), -1)
+    if not np.isfinite(x).all():
+        return np.full((len(x), 2), np.nan)
     centred = x - x.mean(axis=0)
     _, _, components = np.linalg.svd(centred, full_matrices=False)
     return centred @ components[:2].T

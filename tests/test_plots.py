@@ -79,6 +79,15 @@ def test_pca_2d_is_centred_with_the_largest_variance_first():
     assert (np.var(centred @ directions.T, axis=0, ddof=1) <= variances[0] + 1e-9).all()
 
 
+def test_pca_2d_of_diverged_features_is_nan_and_still_plots(tmp_path):
+    x = np.ones((5, 3))
+    x[2, 1] = np.inf
+    points = plots.pca_2d(x)
+    assert points.shape == (5, 2) and np.isnan(points).all()
+    plots.scatter_2d(points, np.arange(5) % 2, tmp_path / "nan.png")
+    assert (tmp_path / "nan.png").exists()
+
+
 def test_pca_2d_keeps_the_distances_of_points_on_a_plane():
     plane, _ = np.linalg.qr(RNG.normal(size=(5, 2)))
     coordinates = RNG.normal(size=(20, 2)) * [3.0, 1.0]

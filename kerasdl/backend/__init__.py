@@ -23,6 +23,7 @@ train_step = _impl.train_step
 value_and_grad = _impl.value_and_grad
 float64 = _impl.float64
 input_gradient = _impl.input_gradient
+is_nan_error = _impl.is_nan_error
 
 
 def describe():

@@ -125,3 +125,10 @@ def float64():
     """A context in which float64 tensors stay float64, as they always do
     on TensorFlow."""
     return contextlib.nullcontext()
+
+
+def is_nan_error(error):
+    """Whether `error`, raised in training, is the backend refusing a NaN
+    or Inf value (a diverged model) rather than a bug: never, on this
+    backend."""
+    return False

@@ -125,3 +125,12 @@ def float64():
     (`keras.backend.result_type`), so a Keras matmul of float64 tensors
     computes in float32 whatever the context."""
     return contextlib.nullcontext()
+
+
+def is_nan_error(error):
+    """Whether `error`, raised in training, is the backend refusing a NaN
+    or Inf value (a diverged model) rather than a bug. PyTorch's binary
+    cross-entropy refuses probabilities outside [0, 1], NaN included, with
+    a `RuntimeError`."""
+    return isinstance(error, RuntimeError) and (
+        "all elements of input should be between 0 and 1" in str(error))
