@@ -28,13 +28,13 @@ class HalfBatches(keras.utils.PyDataset):
             raise UsageError(f"Bad batch size: {batch_size}. Half of each batch comes from "
                              "each of two sets, so it must be at least 2")
         # A half as large as the larger set at most: more would only repeat examples.
-        largest = max(len(first[0]), len(second[0]))
-        self.pairs, self.half = (first, second), min(batch_size // 2, largest)
+        self.largest = max(len(first[0]), len(second[0]))
+        self.pairs, self.half = (first, second), min(batch_size // 2, self.largest)
         self.rng = np.random.default_rng(seed)
         self.on_epoch_end()
 
     def __len__(self):
-        return math.ceil(max(len(x) for x, _ in self.pairs) / self.half)
+        return math.ceil(self.largest / self.half)
 
     def on_epoch_end(self):
         self.orders = [np.resize(self.rng.permutation(len(x)), len(self) * self.half)
