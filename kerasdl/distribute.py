@@ -12,7 +12,6 @@ command with the `KERAS_DISTRIBUTION_*` variables that
 
 import contextlib
 import os
-import re
 
 import keras
 
@@ -55,11 +54,11 @@ def distributing(mode):
     try:
         yield
     except ValueError as error:
-        if type(error).__name__ != "IndivisibleError":  # JAX's, for a batch that does not split
+        size = backend.unsplit_batch_size(error)
+        if size is None:
             raise
-        size = re.search(r"dimension size is (\d+)", str(error))
         raise UsageError(f"--distribute data_parallel cannot split a batch of "
-                         f"{size.group(1) if size else 'some'} examples over {len(devices)} "
+                         f"{size or 'some'} examples over {len(devices)} "
                          "devices; choose a --batch-size they divide, or --distribute none"
                          ) from None
     finally:

@@ -24,6 +24,7 @@ value_and_grad = _impl.value_and_grad
 float64 = _impl.float64
 input_gradient = _impl.input_gradient
 is_nan_error = _impl.is_nan_error
+unsplit_batch_size = _impl.unsplit_batch_size
 
 
 def describe():

@@ -1,5 +1,7 @@
 """JAX implementations of the kerasdl backend functions."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import keras
@@ -186,3 +188,14 @@ def is_nan_error(error):
     or Inf value (a diverged model) rather than a bug: never, on this
     backend."""
     return False
+
+
+def unsplit_batch_size(error):
+    """The size of the batch that `error` says could not be split over the
+    devices of a data-parallel run, 0 if it does not say, or `None` when
+    `error` is something else. JAX raises an `IndivisibleError` (a
+    `ValueError` from a private module, so known here by its name)."""
+    if type(error).__name__ != "IndivisibleError":
+        return None
+    size = re.search(r"dimension size is (\d+)", str(error))
+    return int(size.group(1)) if size else 0

@@ -132,3 +132,11 @@ def is_nan_error(error):
     or Inf value (a diverged model) rather than a bug: never, on this
     backend."""
     return False
+
+
+def unsplit_batch_size(error):
+    """The size of the batch that `error` says could not be split over the
+    devices of a data-parallel run, 0 if it does not say, or `None` when
+    `error` is something else: always `None` on this backend, where Keras
+    does not distribute."""
+    return None

@@ -134,3 +134,11 @@ def is_nan_error(error):
     a `RuntimeError`."""
     return isinstance(error, RuntimeError) and (
         "all elements of input should be between 0 and 1" in str(error))
+
+
+def unsplit_batch_size(error):
+    """The size of the batch that `error` says could not be split over the
+    devices of a data-parallel run, 0 if it does not say, or `None` when
+    `error` is something else: always `None` on this backend, where Keras
+    does not distribute."""
+    return None
