@@ -23,9 +23,10 @@ The table's `training s` is the one epoch for train_mnist_fast's recipe
 (its accuracy column says whether each run reached 99.0%), and the time to
 99.0% for the default recipe.
 
-Every model first trains on one full and one short batch, and is evaluated,
-and its weights and optimizer are then reset: the times leave compilation
-out. Keras gets its data as tensors on the device. Rows go to
+Every Keras model first trains on one full and one short batch, and is
+evaluated, and its weights and optimizer are then reset, so the times leave
+compilation out; the plain PyTorch loop runs once, untimed, first. Keras
+gets its data as tensors on the device. Rows go to
 ROOT/mnist_fast.jsonl; prints a markdown table. Runs on a CPU too (`--quick`).
 """
 

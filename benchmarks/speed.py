@@ -16,6 +16,7 @@ table for BENCHMARKS.md.
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -56,7 +57,12 @@ def main():
             flags = ["--backend", backend, "--epochs", str(args.epochs),
                      *EXTRA_FLAGS.get(app, [])]
             output_dir = args.root / f"speed-{app}-{backend}"
-            command, metrics, wall = run_app(app, flags, output_dir)
+            try:
+                command, metrics, wall = run_app(app, flags, output_dir)
+            except subprocess.CalledProcessError as error:
+                print(f"{app} on {backend} failed (exit {error.returncode}): left out of "
+                      "the table", file=sys.stderr)
+                continue
             seconds, source = epoch_seconds(output_dir, metrics, wall, args.epochs)
             row = {"app": app, "backend": backend, "command": command,
                    "device": metrics.get("device"), "epoch_seconds": round(seconds, 1),
