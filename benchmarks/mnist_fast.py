@@ -44,7 +44,7 @@ from pathlib import Path
 
 from _common import append_jsonl, hardware
 
-from kerasdl import presets
+from kerasdl import names, presets
 
 BATCH, LR, BETAS, EPOCHS = 256, 0.01, (0.7, 0.9), 1
 MEAN, STD = 0.1307, 0.3081
@@ -161,8 +161,8 @@ def keras_recipe(mnist, seed, quick):
     train = (on_device(mnist.x_train), on_device(mnist.y_train))
     validation = (on_device(mnist.x_val), on_device(mnist.y_val))
     if quick:
-        train, validation = (v[:2 * BATCH] for v in train), (v[:BATCH] for v in validation)
-        train, validation = tuple(train), tuple(validation)
+        train = tuple(v[:2 * BATCH] for v in train)
+        validation = tuple(v[:BATCH] for v in validation)
     epochs = 1 if quick else recipe["epochs"]
     keras.utils.set_random_seed(seed)
     model = models.build_classifier(recipe["model"], mnist.input_shape, mnist.num_classes,
@@ -231,7 +231,7 @@ def print_table(rows):
 def main():
     """Runs each worker in a process of its own, then prints the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backends", nargs="+", choices=("jax", "torch", "tensorflow"),
+    parser.add_argument("--backends", nargs="+", choices=names.BACKENDS,
                         default=["jax", "torch"], help="Keras backends (default: jax torch)")
     parser.add_argument("--seeds", type=int, default=5,
                         help="runs of train_mnist_fast's recipe (default: 5)")
