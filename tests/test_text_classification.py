@@ -1,6 +1,7 @@
 """Text classification: the MR and IMDB loaders (on the shared files and on
-tiny files the tests write), the folds, the models' masking and Kim's max-norm,
-the attention weights, word2vec starting vectors, and dry runs of the app."""
+tiny files the tests write), the folds, the models' masking, word-vector
+dropout and Kim's max-norm, the attention weights, word2vec starting
+vectors, and dry runs of the app."""
 
 import json
 import tarfile
@@ -116,13 +117,23 @@ def test_folds_test_each_example_once():
 @pytest.mark.parametrize("name", ["bag", "cnn", "lstm", "gru", "transformer"])
 def test_masked_models_ignore_the_padding(name):
     keras.utils.set_random_seed(0)
-    model = TEXT_CLASSIFIERS[name](12, 7, dim=8, units=4, dropout=0.0)
+    model = TEXT_CLASSIFIERS[name](12, 7, dim=8, units=4, dropout=0.0, vector_dropout=0.5)
     ids = np.array([[5, 3, 2, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6, 7]], "int32")
     before = model.predict(ids, verbose=0)
     embedding = next(layer for layer in model.layers if isinstance(layer, keras.layers.Embedding))
     embedding.embeddings.assign(keras.ops.convert_to_tensor(
         np.concatenate([np.full((1, 8), 9.0), embedding.get_weights()[0][1:]]), "float32"))
     np.testing.assert_allclose(model.predict(ids, verbose=0), before, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "transformer"])
+def test_word_vector_dropout_acts_in_training_only(name):
+    keras.utils.set_random_seed(0)
+    model = TEXT_CLASSIFIERS[name](12, 7, dim=8, units=4, dropout=0.0, vector_dropout=0.5)
+    ids = np.array([[5, 3, 2, 1, 4, 0, 0]], "int32")
+    inference = keras.ops.convert_to_numpy(model(ids, training=False))
+    np.testing.assert_allclose(model.predict(ids, verbose=0), inference, atol=1e-6)
+    assert np.abs(keras.ops.convert_to_numpy(model(ids, training=True)) - inference).max() > 1e-4
 
 
 def test_kim_cnn_sees_the_first_word_at_every_filter_position():

@@ -4,7 +4,9 @@ bidirectional LSTM, a GRU and a small Transformer encoder.
 Each builder takes a batch of word-id sequences of one `length`, 0 being
 padding, and returns an uncompiled `keras.Model` with softmax outputs. The
 recurrent models, the bag and the Transformer mask the padding; the CNN
-reads it as zeros, as Kim (2014) does.
+reads it as zeros, as Kim (2014) does. The models that read word order
+take `vector_dropout`: dropout on the word vectors, against overfitting a
+small set of sentences.
 """
 
 import keras
@@ -55,19 +57,20 @@ def kim_cnn(vocabulary_size, length, *, dim, units, dropout, vectors=None, num_c
     return _head(x, ids, dropout, num_classes, keras.constraints.MaxNorm(3))
 
 
-def bidirectional_lstm(vocabulary_size, length, *, dim, units, dropout, vectors=None,
-                       num_classes=2, **unused):
+def bidirectional_lstm(vocabulary_size, length, *, dim, units, dropout, vector_dropout=0.0,
+                       vectors=None, num_classes=2, **unused):
     """An LSTM reads the sentence forwards, another backwards; their last
     states, side by side, feed the softmax."""
     ids = keras.Input((length,), dtype="int32")
-    x = _embedding(vocabulary_size, dim, vectors, mask_zero=True)(ids)
+    x = layers.Dropout(vector_dropout)(_embedding(vocabulary_size, dim, vectors, True)(ids))
     return _head(layers.Bidirectional(layers.LSTM(units))(x), ids, dropout, num_classes)
 
 
-def gru(vocabulary_size, length, *, dim, units, dropout, vectors=None, num_classes=2, **unused):
+def gru(vocabulary_size, length, *, dim, units, dropout, vector_dropout=0.0, vectors=None,
+        num_classes=2, **unused):
     """A GRU reads the sentence; its last state feeds the softmax."""
     ids = keras.Input((length,), dtype="int32")
-    x = _embedding(vocabulary_size, dim, vectors, mask_zero=True)(ids)
+    x = layers.Dropout(vector_dropout)(_embedding(vocabulary_size, dim, vectors, True)(ids))
     return _head(layers.GRU(units)(x), ids, dropout, num_classes)
 
 
@@ -92,8 +95,8 @@ class PositionEmbedding(layers.Layer):
         return {**super().get_config(), "length": self.length}
 
 
-def transformer(vocabulary_size, length, *, dim, units, dropout, heads=2, vectors=None,
-                num_classes=2, **unused):
+def transformer(vocabulary_size, length, *, dim, units, dropout, vector_dropout=0.0, heads=2,
+                vectors=None, num_classes=2, **unused):
     """One Transformer encoder block (Vaswani et al. 2017) over word and
     position vectors: self-attention, then a feed-forward layer of `units`,
     each added back to its input and layer-normalised; the mean of the
@@ -101,6 +104,7 @@ def transformer(vocabulary_size, length, *, dim, units, dropout, heads=2, vector
     "attention" (see `attention_scores`)."""
     ids = keras.Input((length,), dtype="int32")
     x = PositionEmbedding(length)(_embedding(vocabulary_size, dim, vectors, mask_zero=True)(ids))
+    x = layers.Dropout(vector_dropout)(x)
     attention = layers.MultiHeadAttention(heads, dim // heads, dropout=dropout, name="attention")
     attended, _ = attention(x, x, return_attention_scores=True)
     x = layers.LayerNormalization()(layers.Add()([x, layers.Dropout(dropout)(attended)]))
