@@ -100,9 +100,10 @@ def train_keras_io_reference(keras, mnist, callbacks=()):
     return model
 
 
-def backend_and_root(doc):
+def backend_and_root(doc, *more):
     """Parses a script's `--backend` and `--root` (where results go), and
-    selects the backend before Keras is imported.
+    `more` flags, each a `(name, argparse options)` pair, and selects the
+    backend before Keras is imported.
 
     Returns:
         `(args, backend_name)`.
@@ -114,6 +115,8 @@ def backend_and_root(doc):
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--backend", choices=flags.BACKENDS, default=None)
     parser.add_argument("--root", type=Path, default=Path("runs/benchmarks"))
+    for name, options in more:
+        parser.add_argument(name, **options)
     args = parser.parse_args()
     return args, flags.use_backend(args.backend)
 

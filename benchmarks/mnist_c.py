@@ -2,7 +2,7 @@
 against the keras-io "Simple MNIST convnet", trained as in
 `benchmarks/time_to_accuracy.py`.
 
-    python benchmarks/mnist_c.py --backend tensorflow
+    python benchmarks/mnist_c.py --backend tensorflow [--also MODEL.keras ...]
 
 Corrupts the MNIST test split with each of `kerasdl.corruptions`' 15
 corruptions at severities 1 to 5 (the four drawn ones have one level), and
@@ -11,7 +11,8 @@ markdown table for BENCHMARKS.md, writes `docs/mnist-c-examples.png` and
 `docs/mnist-c-accuracy.png`, and exits 1 if `mnist_vgg_robust` (trained
 with brightness and noise augmentation for this) is clearly more brittle
 than the reference: more than 2 points below it on a corruption at
-MNIST-C's severity.
+MNIST-C's severity. `--also` scores more models (say, other recipes'
+`model.keras`) in the same table, each named by its path.
 """
 
 import json
@@ -92,7 +93,8 @@ def plot_accuracy(results, corruptions, path):
 
 
 def main():
-    args, backend_name = backend_and_root(__doc__)
+    args, backend_name = backend_and_root(__doc__, ("--also", {
+        "nargs": "+", "default": [], "metavar": "MODEL.keras", "help": "more models to score"}))
 
     import keras
 
@@ -102,7 +104,8 @@ def main():
     print("== training the keras-io reference (15 epochs)", flush=True)
     models = {"mnist_vgg": cards.load("mnist_vgg")[0],
               "mnist_vgg_robust": cards.load("mnist_vgg_robust")[0],
-              "keras-io reference": train_keras_io_reference(keras, mnist)}
+              "keras-io reference": train_keras_io_reference(keras, mnist),
+              **{path: keras.saving.load_model(path) for path in args.also}}
     shipped_0_4 = cards.load("mnist_0_4_vgg")[0]
     first_five = mnist.y_test < 5
 
@@ -150,7 +153,7 @@ def main():
 
     plot_examples(mnist.x_test[:len(corruptions.CORRUPTIONS)], corruptions,
                   DOCS / "mnist-c-examples.png")
-    plot_accuracy({m: r for m, r in results.items() if m in models}, corruptions,
+    plot_accuracy({m: r for m, r in results.items() if m in list(models)[:3]}, corruptions,
                   DOCS / "mnist-c-accuracy.png")
     args.root.mkdir(parents=True, exist_ok=True)
     (args.root / f"mnist_c-{backend_name}.json").write_text(json.dumps(

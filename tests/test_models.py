@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from kerasdl.errors import UsageError
-from kerasdl.models import CLASSIFIERS, build_classifier, for_inference
+from kerasdl.models import AUGMENTATIONS, CLASSIFIERS, build_classifier, for_inference
 from kerasdl import backend
 from kerasdl.models.layers import BlockMaxPooling2D, RandomShift
 
@@ -93,6 +93,18 @@ def test_augmentation_only_in_training():
     assert _layer_types(model)[:3] == ["RandomTranslation", "RandomZoom", "RandomRotation"]
     first = keras.ops.convert_to_numpy(model(X, training=False))
     np.testing.assert_allclose(first, keras.ops.convert_to_numpy(model(X, training=False)))
+
+
+@pytest.mark.parametrize("name", AUGMENTATIONS)
+def test_each_augmentation_changes_some_images_in_training_and_none_after(name):
+    keras.utils.set_random_seed(0)
+    images = np.random.default_rng(1).random((16, 28, 28, 1), dtype=np.float32)
+    model = build_classifier("mlp", (28, 28, 1), 10, augment=[name], **TINY["mlp"])
+    layer = model.layers[1]
+    changed = [np.abs(keras.ops.convert_to_numpy(layer(images, training=training)) - images)
+               .reshape(16, -1).max(axis=1) > 1e-6 for training in (True, False)]
+    assert changed[0].any() and not changed[1].any()
+    assert type(for_inference(model).layers[1]).__name__ == "Identity"
 
 
 @pytest.mark.parametrize("api", ["functional", "sequential"])

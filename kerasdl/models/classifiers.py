@@ -35,6 +35,9 @@ AUGMENTATIONS = {  # name: (layer class, its options)
     "contrast": (layers.RandomContrast, {"factor": 0.2}),
     "brightness": (layers.RandomBrightness, {"factor": 0.2, "value_range": (0.0, 1.0)}),
     "noise": (layers.GaussianNoise, {"stddev": 0.2}),
+    # Random erasing (Zhong et al. 2017): a rectangle of noise over a share of the images
+    "erase": (layers.RandomErasing, {"factor": 1.0, "value_range": (0.0, 1.0)}),
+    "invert": (layers.RandomInvert, {"factor": 0.5, "value_range": (0.0, 1.0)}),
 }
 APIS = ("functional", "sequential")
 
