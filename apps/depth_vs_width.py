@@ -24,6 +24,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from kerasdl import data, labs, runs  # noqa: E402
+from kerasdl.errors import UsageError  # noqa: E402
 
 APP = "depth_vs_width"
 PRESETS = {"fashion_mnist": {"dataset": "fashion_mnist", "validation_size": 5000,
@@ -35,10 +36,14 @@ FLAGS = {"params": {"type": flags.positive_int, "default": 200_000,
 DEPTHS = [1, 2, 4, 8]
 
 
+def weights(depth, width, inputs=784, classes=10):
+    """The parameters of an MLP with `depth` hidden layers of `width` units."""
+    return (depth - 1) * (width ** 2 + width) + (inputs + 1) * width + (width + 1) * classes
+
+
 def width_for(depth, params, inputs=784, classes=10):
     """The hidden width that gives an MLP of `depth` hidden layers about
-    `params` parameters: the root of (depth - 1) (w^2 + w) + (inputs + 1) w
-    + (w + 1) classes = params."""
+    `params` parameters: the root w of `weights(depth, w) = params`."""
     a, b, c = depth - 1, (depth - 1) + inputs + 1 + classes, classes - params
     return round(-c / b if a == 0 else (-b + np.sqrt(b * b - 4 * a * c)) / (2 * a))
 
@@ -99,8 +104,14 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
 
 
 def parse_config(argv=None):
-    """Parses the flags into `(config, args)`."""
-    return flags.parse(APP, __doc__, FLAGS, argv, presets=PRESETS)
+    """Parses the flags into `(config, args)`; refuses a --params too few for
+    one unit in each layer of the deepest net."""
+    config, args = flags.parse(APP, __doc__, FLAGS, argv, presets=PRESETS)
+    if config["params"] < weights(DEPTHS[-1], 1):
+        raise UsageError(f"argument --params: {config['params']} is too few for {DEPTHS[-1]} "
+                         f"hidden layers of one unit each; give at least "
+                         f"{weights(DEPTHS[-1], 1)}")
+    return config, args
 
 
 def main(argv=None):

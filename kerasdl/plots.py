@@ -63,13 +63,15 @@ def attack_grid(clean, attacked, predict, path, titles, title=None):
 
 def pca_2d(x):
     """Projects the rows of `x` on their two principal components; all NaN
-    where `x` holds a NaN or Inf (a diverged model's features)."""
+    where `x` holds a NaN or Inf (a diverged model's features). Where `x`
+    has one feature (or one row), the second coordinate is 0."""
     x = np.asarray(x, dtype="float64").reshape(len(x), -1)
     if not np.isfinite(x).all():
         return np.full((len(x), 2), np.nan)
     centred = x - x.mean(axis=0)
     _, _, components = np.linalg.svd(centred, full_matrices=False)
-    return centred @ components[:2].T
+    projected = centred @ components[:2].T
+    return np.pad(projected, ((0, 0), (0, 2 - projected.shape[1])))
 
 
 def scatter_2d(points, labels, path, class_names=None, title=None):

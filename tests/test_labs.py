@@ -9,6 +9,7 @@ import pytest
 
 from kerasdl import callbacks, cli, labs
 from kerasdl.callbacks import tensorboard_logs
+from kerasdl.errors import UsageError
 
 PLOTS = {
     "perceptron": ["mistakes.png", "xor_boundaries.png"],
@@ -102,10 +103,19 @@ def test_perceptron_converges_only_when_a_line_separates():
 
 @pytest.mark.parametrize("depth", [1, 2, 4, 8])
 def test_depth_vs_width_gives_every_depth_the_same_budget(depth):
-    width = cli.load_app("depth_vs_width").width_for(depth, 200_000)
+    app = cli.load_app("depth_vs_width")
+    width = app.width_for(depth, 200_000)
     params = labs.mlp(depth, width).count_params()
-    assert abs(params / 200_000 - 1) < 0.01
+    assert abs(params / 200_000 - 1) < 0.01 and params == app.weights(depth, width)
     assert labs.mlp(depth, width + 5).count_params() > params
+    assert app.width_for(depth, app.weights(8, 1)) >= 1
+
+
+def test_depth_vs_width_refuses_too_few_params_for_one_unit_a_layer():
+    app = cli.load_app("depth_vs_width")
+    with pytest.raises(UsageError, match="--params: 818 is too few .* at least 819"):
+        app.parse_config(["--params", "818"])
+    assert app.parse_config(["--params", "819"])[0]["params"] == 819
 
 
 def test_layer_statistics_show_vanishing_sigmoid_gradients():

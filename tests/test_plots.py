@@ -88,6 +88,16 @@ def test_pca_2d_of_diverged_features_is_nan_and_still_plots(tmp_path):
     assert (tmp_path / "nan.png").exists()
 
 
+@pytest.mark.parametrize("shape", [(6, 1), (1, 4)])
+def test_pca_2d_of_one_feature_or_one_row_is_a_line_and_still_plots(shape, tmp_path):
+    x = np.arange(np.prod(shape), dtype="float32").reshape(shape)
+    points = plots.pca_2d(x)
+    assert points.shape == (shape[0], 2) and not points[:, 1].any()
+    np.testing.assert_allclose(np.abs(points[:, 0]), np.abs(x[:, 0] - x[:, 0].mean()))
+    plots.scatter_2d(points, np.arange(shape[0]) % 2, tmp_path / "line.png")
+    assert (tmp_path / "line.png").exists()
+
+
 def test_pca_2d_keeps_the_distances_of_points_on_a_plane():
     plane, _ = np.linalg.qr(RNG.normal(size=(5, 2)))
     coordinates = RNG.normal(size=(20, 2)) * [3.0, 1.0]
