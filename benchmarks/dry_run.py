@@ -31,7 +31,7 @@ LIMIT_SECONDS = 60
 # Valid values to draw for each type of flag: small, typical and extreme.
 VALUES = {flags.positive_int: (1, 2, 3, 8, 32), flags.non_negative_int: (0, 1, 3),
           flags.fraction: (0.0, 0.3, 0.9), flags.positive_float: (1e-6, 1e-3, 0.1, 10.0, 1e4),
-          flags.seed: (0, 7, 2**32 - 1)}
+          flags.seed: (0, 7, 2**31 - 1)}
 
 
 def random_flags(app, rng):

@@ -48,6 +48,8 @@ def test_episodes_draw_distinct_classes_and_drawings_in_the_network_s_order():
         Episodes(images, ways=11, shots=2, queries=1, episodes=1)
     with pytest.raises(UsageError, match="with 5 queries from 10 classes of 6 images"):
         Episodes(images, ways=3, shots=2, queries=5, episodes=1)
+    with pytest.raises(UsageError, match="1-way .* needs 2 to 10 ways, and at most 6 shots"):
+        Episodes(images, ways=1, shots=2, queries=1, episodes=1)
 
 
 def test_omniglot_holds_each_character_once_and_the_twenty_runs(has_omniglot):

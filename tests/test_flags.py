@@ -47,7 +47,7 @@ def one_line_exit(capsys, function, *args):
 @pytest.mark.parametrize("type_,text,value", [
     (flags.positive_int, "3", 3),
     (flags.non_negative_int, "0", 0),
-    (flags.seed, "4294967295", 2**32 - 1),
+    (flags.seed, "2147483647", 2**31 - 1),
     (flags.positive_float, "0.25", 0.25),
     (flags.positive_float, "1e-3", 1e-3),
     (flags.fraction, "0", 0.0),
@@ -66,7 +66,7 @@ def test_types_accept_good_values(type_, text, value):
     (flags.positive_int, "2.5", "must be a positive integer, got '2.5'"),
     (flags.non_negative_int, "-1", "must be a non-negative integer, got '-1'"),
     (flags.seed, "-5", "must be a non-negative integer, got '-5'"),
-    (flags.seed, "4294967296", "must be below 2\\*\\*32, got '4294967296'"),
+    (flags.seed, "2147483648", "must be below 2\\*\\*31, got '2147483648'"),
     (flags.non_negative_int, "x", "must be a non-negative integer, got 'x'"),
     (flags.positive_float, "0", "must be a positive number, got '0'"),
     (flags.positive_float, "-0.1", "must be a positive number, got '-0.1'"),

@@ -72,7 +72,9 @@ class Episodes(keras.utils.PyDataset):
         super().__init__(**kwargs)
         if not 1 < ways <= len(images) or shots + queries > images.shape[1]:
             raise UsageError(f"Cannot draw {ways}-way {shots}-shot episodes with {queries} "
-                             f"queries from {len(images)} classes of {images.shape[1]} images")
+                             f"queries from {len(images)} classes of {images.shape[1]} images: "
+                             f"an episode needs 2 to {len(images)} ways, and at most "
+                             f"{images.shape[1]} shots and queries together")
         self.images, self.shape, self.episodes = images, (ways, shots, queries), episodes
         self.rng = np.random.default_rng(seed)
         self.draws = [self.draw() for _ in range(episodes)]
