@@ -107,10 +107,10 @@ def parse_config(argv=None):
     """Parses the flags into `(config, args)`; refuses a --params too few for
     one unit in each layer of the deepest net."""
     config, args = flags.parse(APP, __doc__, FLAGS, argv, presets=PRESETS)
-    if config["params"] < weights(DEPTHS[-1], 1):
+    least = weights(DEPTHS[-1], 1)
+    if config["params"] < least:
         raise UsageError(f"argument --params: {config['params']} is too few for {DEPTHS[-1]} "
-                         f"hidden layers of one unit each; give at least "
-                         f"{weights(DEPTHS[-1], 1)}")
+                         f"hidden layers of one unit each; give at least {least}")
     return config, args
 
 
