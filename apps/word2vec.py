@@ -132,7 +132,8 @@ def parse_config(argv=None):
                                pick=lambda args: args.arch)
     if config["batch_size"] % config["share_negatives"]:
         raise UsageError(f"argument --share-negatives: {config['share_negatives']} does "
-                         f"not divide --batch-size {config['batch_size']}")
+                         f"not divide --batch-size {config['batch_size']}; pass a --batch-size "
+                         "that it divides, or --share-negatives 1")
     if config["dry_run"]:
         config["min_count"] = min(config["min_count"], presets.WORD2VEC_DRY_RUN["min_count"])
     text.check_corpus_name(config["corpus"])
