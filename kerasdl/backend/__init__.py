@@ -17,6 +17,7 @@ phase_conv_transpose = _impl.phase_conv_transpose
 block_max_pooling = _impl.block_max_pooling
 clear_caches = _impl.clear_caches
 LOOKUP_COMPILE_OPTIONS = _impl.LOOKUP_COMPILE_OPTIONS
+JIT_GEOMETRIC_AUGMENTATION = _impl.JIT_GEOMETRIC_AUGMENTATION
 minimize = _impl.minimize
 minimize_rows = _impl.minimize_rows
 train_step = _impl.train_step

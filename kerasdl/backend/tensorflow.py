@@ -38,6 +38,12 @@ def clear_caches():
     behind. TensorFlow needs nothing more."""
 
 
+# Whether Keras' geometric augmentation layers may be compiled with the
+# rest of a model (see the JAX module): Keras' own choice is kept here;
+# TensorFlow compiles with XLA only on a GPU, where this was not tried.
+JIT_GEOMETRIC_AUGMENTATION = False
+
+
 # `Model.compile` options for models made of embedding lookups (word2vec):
 # XLA even on a CPU, where Keras' "auto" leaves it off, and many steps per
 # call; together 1.5x faster than Keras' defaults on a 2-core CPU.

@@ -38,6 +38,11 @@ def clear_caches():
         torch.cuda.empty_cache()
 
 
+# Whether Keras' geometric augmentation layers may be compiled with the
+# rest of a model (see the JAX module): Keras runs PyTorch eagerly anyway.
+JIT_GEOMETRIC_AUGMENTATION = False
+
+
 # `Model.compile` options for models made of embedding lookups (word2vec):
 # Keras' defaults (eager; PyTorch takes one step per call).
 LOOKUP_COMPILE_OPTIONS = {}

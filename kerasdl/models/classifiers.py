@@ -20,6 +20,7 @@ import contextlib
 import keras
 from keras import layers
 
+from kerasdl import backend
 from kerasdl.errors import UsageError, check_choice
 from kerasdl.models.layers import BlockMaxPooling2D, RandomShift
 from kerasdl.names import HEADS, PRECISIONS
@@ -44,7 +45,8 @@ APIS = ("functional", "sequential")
 
 def augmentation_layers(names):
     """New augmentation layers for `names` (keys of `AUGMENTATIONS`), active
-    in training only.
+    in training only. Where `backend.JIT_GEOMETRIC_AUGMENTATION` says so,
+    the geometric ones let Keras compile the model that holds them.
 
     Raises:
         UsageError: for an unknown name.
@@ -53,6 +55,7 @@ def augmentation_layers(names):
     for name in names:
         kind, options = AUGMENTATIONS[check_choice("augmentation", name, AUGMENTATIONS)]
         made.append(kind(**options))
+        made[-1].supports_jit = made[-1].supports_jit or backend.JIT_GEOMETRIC_AUGMENTATION
     return made
 
 
