@@ -133,9 +133,9 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
 def parse_config(argv=None):
     """Parses the flags into `(config, args)`; a dry run trains and tests on a few episodes."""
     config, args = flags.parse(APP, __doc__, FLAGS, argv, presets=PRESETS)
-    if config["queries"] + max(config["shots"], 5) > 20:  # the test episodes take 5 shots
-        raise UsageError(f"--queries {config['queries']} with {max(config['shots'], 5)} shots "
-                         "needs more than the 20 drawings Omniglot has of each character")
+    if config["queries"] > (most := 20 - max(config["shots"], 5)):  # the test takes 5 shots
+        raise UsageError(f"--queries {config['queries']} is too many: choose at most {most}, as "
+                         f"Omniglot has 20 drawings of a character and {20 - most} are support")
     if config["dry_run"]:
         config.update(episodes=min(config["episodes"], 2), test_episodes=min(
             config["test_episodes"], 4), ways=min(config["ways"], 10))

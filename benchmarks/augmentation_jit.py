@@ -31,15 +31,15 @@ def main():
     images = data.load_images("fashion_mnist", validation_size=5000)
     x, y = images.x_train[:2560], images.y_train[:2560]
     fitted = {}
-    for name, compiled in (("as Keras leaves it", False), ("kerasdl", None)):
+    geometric = (keras.layers.RandomTranslation, keras.layers.RandomZoom,
+                 keras.layers.RandomRotation)
+    for name, as_keras in (("as Keras leaves it", True), ("kerasdl", False)):
         keras.utils.set_random_seed(0)
         model = models.build_classifier("allcnn", images.input_shape, images.num_classes,
                                         width=32, augment=HEAVY)
-        if compiled is False:
-            for layer in model.layers:
-                layer.supports_jit = not isinstance(layer, (keras.layers.RandomTranslation,
-                                                            keras.layers.RandomZoom,
-                                                            keras.layers.RandomRotation))
+        for layer in model.layers:
+            if as_keras and isinstance(layer, geometric):
+                layer.supports_jit = False
         model.compile(keras.optimizers.SGD(0.05, momentum=0.9),
                       "sparse_categorical_crossentropy", metrics=["accuracy"])
         model.fit(x[:256], y[:256], batch_size=128, verbose=0)  # compiles

@@ -140,7 +140,9 @@ def test_bad_multi_task_input(args, expected, tmp_path):
 
 
 @pytest.mark.parametrize("args,expected", [
-    (["--queries", "16"], "--queries 16 with 5 shots needs more than the 20 drawings"),
+    (["--queries", "16"], "--queries 16 is too many: choose at most 15, as Omniglot has 20 "
+     "drawings of a character and 5 are support"),
+    (["--shots", "8", "--queries", "13"], "--queries 13 is too many: choose at most 12"),
     (["--ways", "0"], "argument --ways: must be a positive integer, got '0'"),
 ])
 def test_bad_few_shot_input(args, expected, tmp_path):

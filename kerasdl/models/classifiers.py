@@ -54,8 +54,9 @@ def augmentation_layers(names):
     made = []
     for name in names:
         kind, options = AUGMENTATIONS[check_choice("augmentation", name, AUGMENTATIONS)]
-        made.append(kind(**options))
-        made[-1].supports_jit = made[-1].supports_jit or backend.JIT_GEOMETRIC_AUGMENTATION
+        layer = kind(**options)
+        layer.supports_jit = layer.supports_jit or backend.JIT_GEOMETRIC_AUGMENTATION
+        made.append(layer)
     return made
 
 
