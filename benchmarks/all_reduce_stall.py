@@ -9,6 +9,7 @@ XLA aborted because one device never joined an all-reduce.
 
     python benchmarks/all_reduce_stall.py --trials 3 --busy 0
     python benchmarks/all_reduce_stall.py --trials 3 --busy 2
+    python benchmarks/all_reduce_stall.py --xla-flags=--xla_cpu_multi_thread_eigen=false
 """
 
 import argparse
@@ -53,6 +54,7 @@ def main():
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--busy", type=int, default=0, help="spinning processes beside them")
     parser.add_argument("--timeout", type=int, default=300, help="seconds for one trial")
+    parser.add_argument("--xla-flags", default="", help="more XLA_FLAGS for the trials")
     parser.add_argument("--trial", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.trial:
@@ -60,7 +62,8 @@ def main():
     spinners = [multiprocessing.Process(target=spin, daemon=True) for _ in range(args.busy)]
     for spinner in spinners:
         spinner.start()
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    xla_flags = f"--xla_force_host_platform_device_count=2 {args.xla_flags}".strip()
+    env = dict(os.environ, XLA_FLAGS=xla_flags)
     outcomes = []
     for _ in range(args.trials):
         start = time.perf_counter()
@@ -76,7 +79,8 @@ def main():
     for spinner in spinners:
         spinner.terminate()
     finished = sum(outcome.startswith("finished") for outcome in outcomes)
-    print(f"| {args.busy} | {finished} of {args.trials} | {'; '.join(outcomes)} | {hardware()} |")
+    print(f"| `{xla_flags}` | {args.busy} | {finished} of {args.trials} | {'; '.join(outcomes)} | "
+          f"{hardware()} |")
 
 
 if __name__ == "__main__":
