@@ -79,8 +79,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     print(f"Data: Omniglot from {omniglot.source()}: {len(train)} training characters (4 "
           f"turns of {len(train) // 4}), {len(val)} validation, {len(test)} test", flush=True)
     seed, epochs, queries, shape = config["seed"], config["epochs"], config["queries"], (28, 28, 1)
-    episodes = Episodes(train, config["ways"], config["shots"], queries, config["episodes"],
-                        seed=seed)
+    episodes = Episodes(train, config["ways"], config["shots"], queries, config["episodes"], seed)
     runs.prepare(output_dir, config, overwrite, command=command)
 
     # Model: the encoder in a prototypical network; and under a softmax, for the baseline.
@@ -133,9 +132,10 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
 def parse_config(argv=None):
     """Parses the flags into `(config, args)`; a dry run trains and tests on a few episodes."""
     config, args = flags.parse(APP, __doc__, FLAGS, argv, presets=PRESETS)
-    if config["queries"] > (most := 20 - max(config["shots"], 5)):  # the test takes 5 shots
-        raise UsageError(f"--queries {config['queries']} is too many: choose at most {most}, as "
-                         f"Omniglot has 20 drawings of a character and {20 - most} are support")
+    if (need := config["queries"] + max(config["shots"], 5)) > 20:  # the test takes 5 shots
+        raise UsageError(f"--queries {config['queries']} with --shots {config['shots']} needs "
+                         f"{need} drawings of a character, and Omniglot has 20: the queries and "
+                         "the larger of --shots and the test's 5 shots must add up to at most 20")
     if config["dry_run"]:
         config.update(episodes=min(config["episodes"], 2), test_episodes=min(
             config["test_episodes"], 4), ways=min(config["ways"], 10))

@@ -2,10 +2,12 @@
 alone: each trial is a process that trains three new copies of few_shot's
 encoder under a 456-way softmax, one after another, on 9,120 random
 28x28 images, with `keras.distribution.DataParallel` over two simulated
-CPU devices (`--xla_force_host_platform_device_count=2`). The trials run
-one at a time, alone on the cores or beside `--busy` processes that spin
-in Python. Prints one markdown row: how many trials finished, and how many
-XLA aborted because one device never joined an all-reduce.
+CPU devices (`--xla_force_host_platform_device_count=2`, after any
+`XLA_FLAGS` already set, and `--xla-flags`). The trials run one at a
+time, alone on the cores or beside `--busy` processes that spin in
+Python. Prints one markdown row: how many trials finished, how many XLA
+aborted because one device never joined an all-reduce in time, and each
+trial's outcome.
 
     python benchmarks/all_reduce_stall.py --trials 3 --busy 0
     python benchmarks/all_reduce_stall.py --trials 3 --busy 2
@@ -62,7 +64,8 @@ def main():
     spinners = [multiprocessing.Process(target=spin, daemon=True) for _ in range(args.busy)]
     for spinner in spinners:
         spinner.start()
-    xla_flags = f"--xla_force_host_platform_device_count=2 {args.xla_flags}".strip()
+    xla_flags = " ".join(filter(None, (os.environ.get("XLA_FLAGS"),
+                                       "--xla_force_host_platform_device_count=2", args.xla_flags)))
     env = dict(os.environ, XLA_FLAGS=xla_flags)
     outcomes = []
     for _ in range(args.trials):
@@ -71,16 +74,17 @@ def main():
             done = subprocess.run([sys.executable, __file__, "--trial"], env=env,
                                   capture_output=True, text=True, timeout=args.timeout)
             outcome = ("finished" if done.returncode == 0 else "aborted" if
-                       "rendezvous" in done.stderr else f"exit {done.returncode}")
+                       "Termination timeout" in done.stderr else f"exit {done.returncode}")
         except subprocess.TimeoutExpired:
             outcome = "timed out"
         outcomes.append(f"{outcome} ({time.perf_counter() - start:.0f} s)")
         print(outcomes[-1], flush=True)
     for spinner in spinners:
         spinner.terminate()
-    finished = sum(outcome.startswith("finished") for outcome in outcomes)
-    print(f"| `{xla_flags}` | {args.busy} | {finished} of {args.trials} | {'; '.join(outcomes)} | "
-          f"{hardware()} |")
+    finished, aborted = (sum(outcome.startswith(word) for outcome in outcomes)
+                         for word in ("finished", "aborted"))
+    print(f"| `{xla_flags}` | {args.busy} | {finished} of {args.trials} | {aborted} | "
+          f"{'; '.join(outcomes)} | {hardware()} |")
 
 
 if __name__ == "__main__":

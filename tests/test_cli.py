@@ -140,9 +140,11 @@ def test_bad_multi_task_input(args, expected, tmp_path):
 
 
 @pytest.mark.parametrize("args,expected", [
-    (["--queries", "16"], "--queries 16 is too many: choose at most 15, as Omniglot has 20 "
-     "drawings of a character and 5 are support"),
-    (["--shots", "8", "--queries", "13"], "--queries 13 is too many: choose at most 12"),
+    (["--queries", "16"], "--queries 16 with --shots 1 needs 21 drawings of a character, and "
+     "Omniglot has 20: the queries and the larger of --shots and the test's 5 shots must add up "
+     "to at most 20"),
+    (["--shots", "8", "--queries", "13"], "--queries 13 with --shots 8 needs 21 drawings"),
+    (["--shots", "25"], "--queries 5 with --shots 25 needs 30 drawings"),
     (["--ways", "0"], "argument --ways: must be a positive integer, got '0'"),
 ])
 def test_bad_few_shot_input(args, expected, tmp_path):
