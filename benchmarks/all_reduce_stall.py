@@ -96,6 +96,9 @@ def jax_trial():
         jax.block_until_ready(params)
 
 
+TRIALS = {"keras": keras_trial, "jax": jax_trial}
+
+
 def spin():
     while True:
         pass
@@ -107,11 +110,11 @@ def main():
     parser.add_argument("--busy", type=int, default=0, help="spinning processes beside them")
     parser.add_argument("--timeout", type=int, default=300, help="seconds for one trial")
     parser.add_argument("--xla-flags", default="", help="more XLA_FLAGS for the trials")
-    parser.add_argument("--engine", choices=("keras", "jax"), default="keras")
+    parser.add_argument("--engine", choices=TRIALS, default="keras")
     parser.add_argument("--trial", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.trial:
-        return {"keras": keras_trial, "jax": jax_trial}[args.engine]()
+        return TRIALS[args.engine]()
     spinners = [multiprocessing.Process(target=spin, daemon=True) for _ in range(args.busy)]
     for spinner in spinners:
         spinner.start()
