@@ -87,12 +87,14 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
                         for bn in (False, True)}
 
     (target, fastest), (val_target, val_fastest) = race("accuracy"), race("val_accuracy")
+    unreached = np.isinf([*fastest.values(), *val_fastest.values()]).any()
+    note = f"; inf: not in {config['epochs']}" if unreached else ""
     claim = (f"at rate {rates[-1]} the plain CNN ends at "
              f"{top[False]['final training accuracy']:.2%} training accuracy and the BatchNorm "
              f"CNN at {top[True]['final training accuracy']:.2%}; the plain net's best "
              f"training accuracy, {target:.2%}, takes it {fastest[False]} epochs and "
              f"BatchNorm {fastest[True]} (its best validation accuracy, {val_target:.2%}: "
-             f"{val_fastest[False]} and {val_fastest[True]}; inf: not in {config['epochs']})")
+             f"{val_fastest[False]} and {val_fastest[True]}{note})")
     holds = not top[False]["trained"] and top[True]["trained"] and fastest[True] < fastest[False]
     return labs.finish(output_dir, config, rows, claim, holds, training_loss=losses,
                        validation_accuracy=accuracies)
