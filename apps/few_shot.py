@@ -1,16 +1,15 @@
 """Few-shot learning: prototypical networks classify Omniglot characters from one drawing each.
 
-Shown one drawing of each of 20 new characters, people sort new drawings of
-them 95.5% right (Lake et al. 2015). A prototypical network (Snell et al.
-2017) learns an embedding where that works: it trains on episodes that
-mimic the test, N characters with K support drawings and some queries
-each, and classifies each query by its Euclidean distance to the mean
-embedding (the prototype) of each character's support drawings. The run
-trains on four alphabets of images_background_small1 (the fifth
-validates), each character also turned by 90, 180 and 270 degrees, and
-tests on 1,000 episodes of three held-out alphabets and on Lake et al.'s
-20 one-shot runs, beside two baselines: pixels (in 1-shot, the nearest
-neighbour), and the encoder trained as a classifier, used with
+Shown one drawing of each of 20 new characters, people sort new drawings of them
+95.5% right (Lake et al. 2015). A prototypical network (Snell et al. 2017)
+learns an embedding where that works: it trains on episodes that mimic the test,
+N characters with K support drawings and some queries each, and classifies each
+query by its Euclidean distance to the mean embedding (the prototype) of each
+character's support drawings. The run trains on four alphabets of
+images_background_small1 (the fifth validates), each character also turned by
+90, 180 and 270 degrees, and tests on 1,000 episodes of three held-out alphabets
+and on Lake et al.'s 20 one-shot runs, beside two baselines: pixels (in 1-shot,
+the nearest neighbour), and the encoder trained as a classifier, used with
 prototypes. It writes results.md, metrics.json and one_shot_run.png.
 """
 
@@ -79,7 +78,8 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     print(f"Data: Omniglot from {omniglot.source()}: {len(train)} training characters (4 "
           f"turns of {len(train) // 4}), {len(val)} validation, {len(test)} test", flush=True)
     seed, epochs, queries, shape = config["seed"], config["epochs"], config["queries"], (28, 28, 1)
-    episodes = Episodes(train, config["ways"], config["shots"], queries, config["episodes"], seed)
+    episodes = Episodes(train, config["ways"], config["shots"], queries, config["episodes"], seed,
+                        redraw=True)
     runs.prepare(output_dir, config, overwrite, command=command)
 
     # Model: the encoder in a prototypical network; and under a softmax, for the baseline.

@@ -52,6 +52,20 @@ def test_episodes_draw_distinct_classes_and_drawings_in_the_network_s_order():
         Episodes(images, ways=1, shots=2, queries=1, episodes=1)
 
 
+def test_test_episodes_stay_the_first_draws_and_training_episodes_are_redrawn():
+    images = np.arange(10 * 6, dtype="float32").reshape(10, 6, 1, 1, 1)
+    test = Episodes(images, ways=3, shots=1, queries=1, episodes=4, seed=0)
+    first = np.stack([test[i][0] for i in range(4)])
+    # JAX's trainer peeks at a batch and resets the data before predicting.
+    logits = PrototypicalNetwork(keras.layers.Flatten(), ways=3, shots=1).predict(test, verbose=0)
+    supports, queries = first[:, 0::2, :, 0, 0], first[:, 1::2, :, 0, 0]
+    expected = -(queries[:, :, None] - supports[:, None]) ** 2
+    np.testing.assert_allclose(logits, expected.reshape(12, 3))
+    train = Episodes(images, ways=3, shots=1, queries=1, episodes=4, seed=0, redraw=True)
+    train.on_epoch_end()
+    assert not np.array_equal(np.stack([train[i][0] for i in range(4)]), first)
+
+
 def test_omniglot_holds_each_character_once_and_the_twenty_runs(has_omniglot):
     characters, alphabets = omniglot.load_characters(size=14)
     assert characters.shape == (242, 20, 14, 14, 1) and len(set(alphabets)) == 8

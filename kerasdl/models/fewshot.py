@@ -63,12 +63,16 @@ class Episodes(keras.utils.PyDataset):
         ways, shots, queries: the episode's shape.
         episodes: the episodes in an epoch.
         seed: seed of the draws; the same seed gives the same episodes.
+        redraw: draw new episodes at the end of each epoch, for training.
+            Otherwise every epoch holds the first draws, on every backend,
+            even where a trainer resets its data after peeking at a batch
+            (JAX's does, before its first `predict`).
 
     Raises:
         UsageError: when there are too few classes or drawings.
     """
 
-    def __init__(self, images, ways, shots, queries, episodes, seed=0, **kwargs):
+    def __init__(self, images, ways, shots, queries, episodes, seed=0, redraw=False, **kwargs):
         super().__init__(**kwargs)
         if not 1 < ways <= len(images) or shots + queries > images.shape[1]:
             raise UsageError(f"Cannot draw {ways}-way {shots}-shot episodes with {queries} "
@@ -76,6 +80,7 @@ class Episodes(keras.utils.PyDataset):
                              f"an episode needs 2 to {len(images)} ways, and at most "
                              f"{images.shape[1]} shots and queries together")
         self.images, self.shape, self.episodes = images, (ways, shots, queries), episodes
+        self.redraw = redraw
         self.rng = np.random.default_rng(seed)
         self.draws = [self.draw() for _ in range(episodes)]
 
@@ -96,4 +101,5 @@ class Episodes(keras.utils.PyDataset):
                 np.repeat(np.arange(len(classes)), self.shape[2]))
 
     def on_epoch_end(self):
-        self.draws = [self.draw() for _ in range(self.episodes)]
+        if self.redraw:
+            self.draws = [self.draw() for _ in range(self.episodes)]
