@@ -102,6 +102,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     x, y, n = images.x_test, images.y_test, min(CURVE_SIZE, len(images.x_test))
     curves, rows = {kind: {} for kind in attacks}, []
     for name, net in nets.items():
+        print(f"{name}: attacking the {len(x)} test images, and {n} at each ε", flush=True)
         attacked = {kind: Attacked(net, attack, seed) for kind, attack in attacks.items()}
         rows.append({"model": name, "clean": attacked_accuracy(attacked["FGSM"], x, y, 0.0)})
         for kind, model in attacked.items():

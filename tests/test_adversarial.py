@@ -123,7 +123,7 @@ def test_adversarial_training_makes_the_model_robust_to_its_attack():
     assert results[0.0] > results[1.0] + 0.2, results
 
 
-def test_dry_run_writes_the_results_and_two_loadable_models(tmp_path, has_mnist,
+def test_dry_run_writes_the_results_and_two_loadable_models(tmp_path, has_mnist, capsys,
                                                            assert_same_figures):
     app = cli.load_app("adversarial")
 
@@ -136,6 +136,8 @@ def test_dry_run_writes_the_results_and_two_loadable_models(tmp_path, has_mnist,
         json.dumps(metrics))
     assert [row["model"] for row in metrics["results"]] == [
         "standard", "FGSM-trained", "PGD-trained"]
+    out = capsys.readouterr().out  # a line before each net's attacks, which take minutes
+    assert all(f"{name}: attacking the " in out for name in ("standard", "PGD-trained"))
     assert metrics["results"][0]["clean"] > 0.9  # the shipped model, on 128 test digits
     assert 0 <= metrics["val_pgd_accuracy"] <= 1
     for plot in ("accuracy.png", "examples.png"):
