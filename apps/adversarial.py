@@ -81,8 +81,8 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
     budgets = {"FGSM": config["epsilon"], "PGD": config["pgd_epsilon"]}
     attacks = {"FGSM": fgsm, "PGD": partial(pgd, steps=config["pgd_steps"])}
 
-    # Model: the standard classifier, and two of the shipped one's architecture
-    # trained on their own FGSM images (half of each batch's loss) or PGD images (all).
+    # Model: the standard classifier, and two of the shipped one's architecture trained on
+    # their own FGSM images (half the loss) or PGD ones (all), Adam warmed up over 10%.
     nets = {"standard": standard}
     for name, attack, clean_weight in (
             ("FGSM-trained", partial(fgsm, epsilon=budgets["FGSM"]), 0.5),
@@ -93,7 +93,7 @@ def train_and_evaluate(config, output_dir, overwrite=False, command=None):
             **presets.CLASSIFICATION["mnist"]["model_options"], "augment": []})
         trainer = AdversarialTraining(nets[name], attack, clean_weight, seed=seed)
         trainer.compile(make_optimizer("adam", config["lr"], "cosine", total_steps(
-            epochs, len(images.x_train), config["batch_size"])))
+            epochs, len(images.x_train), config["batch_size"]), warmup=0.1))
         trainer.fit(images.x_train, images.y_train, config["batch_size"], epochs, verbose=0,
                     callbacks=labs.fit_callbacks(name, epochs))
 
