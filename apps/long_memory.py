@@ -29,12 +29,13 @@ flags.choose_backend()  # from --backend or $KERAS_BACKEND, before Keras loads
 
 import keras  # noqa: E402
 
-from kerasdl import callbacks, labs, runs  # noqa: E402
-from kerasdl.data import load_run_images  # noqa: E402
+from kerasdl import callbacks, data, labs, runs  # noqa: E402
 from kerasdl.data.sequences import BASELINE_MSE, adding_problem  # noqa: E402
+from kerasdl.models import layers  # noqa: E402
 
 APP = "long_memory"
-CELLS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+# Keras' layers; on PyTorch kerasdl's run each loop over time as one op (backend.recurrent_loop).
+CELLS = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}
 # Adam at 0.01 for the adding problem: at 0.001 an LSTM was at MSE 0.17 after 2,400 steps, T=200.
 PRESETS = {"adding": {"epochs": 20, "batch_size": 50, "lr": 1e-2},
            "mnist_rows": {"epochs": 10, "batch_size": 100, "lr": 1e-3}}
@@ -47,8 +48,7 @@ FLAGS = {
     "lengths": {"type": flags.positive_int_list, "default": "50,200,400",
                 "help": "sequence lengths of the adding problem"},
     "units": {"type": flags.positive_int, "default": 128, "help": "size of the state"},
-    "train_size": {"type": flags.positive_int, "default": 20000,
-                   "help": "training sequences of the adding problem"},
+    "train_size": {"type": flags.positive_int, "default": 20000, "help": "training sequences"},
     "validation_size": {"type": flags.positive_int, "default": 5000,
                         "help": "validation examples (held out of MNIST's training set)"},
 }
@@ -60,7 +60,7 @@ TUNING = {"space": {"units": {"type": "choice", "values": [32, 64, 128, 256]},
 def tasks(config):
     """The (name, train, validation, test) of each run, as `config` says."""
     if config["task"] == "mnist_rows":
-        i = load_run_images({**config, "dataset": "mnist"})  # images of 28 rows of 28 pixels
+        i = data.load_run_images({**config, "dataset": "mnist"})  # images of 28 rows of 28 pixels
         return [("MNIST, 28 rows", (i.x_train[..., 0], i.y_train), (i.x_val[..., 0], i.y_val),
                  (i.x_test[..., 0], i.y_test))]
     sizes = (256, 64, 64) if config["dry_run"] else (config["train_size"],

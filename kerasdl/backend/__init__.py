@@ -15,6 +15,7 @@ device_info = _impl.device_info
 DATA_PARALLEL = _impl.DATA_PARALLEL
 phase_conv_transpose = _impl.phase_conv_transpose
 block_max_pooling = _impl.block_max_pooling
+recurrent_loop = _impl.recurrent_loop
 clear_caches = _impl.clear_caches
 LOOKUP_COMPILE_OPTIONS = _impl.LOOKUP_COMPILE_OPTIONS
 JIT_GEOMETRIC_AUGMENTATION = _impl.JIT_GEOMETRIC_AUGMENTATION

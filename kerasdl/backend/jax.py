@@ -37,6 +37,13 @@ def block_max_pooling():
     return jax.default_backend() == "cpu"
 
 
+def recurrent_loop(layer, sequences, initial_state, mask, training):
+    """None, always: JAX compiles Keras' loop over time with XLA (a
+    `lax.scan`), so a recurrent layer runs Keras' own loop. The arguments
+    are those of `kerasdl.backend.torch.recurrent_loop`."""
+    return None
+
+
 def clear_caches():
     """Frees per-model state that `keras.backend.clear_session()` leaves
     behind: JAX's cache of compiled functions, which grows with every model."""

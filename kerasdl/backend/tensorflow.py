@@ -33,6 +33,14 @@ def block_max_pooling():
     return False
 
 
+def recurrent_loop(layer, sequences, initial_state, mask, training):
+    """None, always: TensorFlow compiles Keras' loop over time into its
+    graph (and runs cuDNN's on a GPU), so a recurrent layer runs Keras'
+    own loop. The arguments are those of
+    `kerasdl.backend.torch.recurrent_loop`."""
+    return None
+
+
 def clear_caches():
     """Frees per-model state that `keras.backend.clear_session()` leaves
     behind. TensorFlow needs nothing more."""

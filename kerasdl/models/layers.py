@@ -71,3 +71,32 @@ class BlockMaxPooling2D(layers.MaxPooling2D):
         blocks = ops.reshape(inputs[:, :2 * rows, :2 * cols],
                              (-1, rows, 2, cols, 2, inputs.shape[3]))
         return ops.max(blocks, axis=(2, 4))
+
+
+class _OneOpLoop:
+    """Runs a recurrent layer's loop over time as one op of the backend,
+    where `backend.recurrent_loop` has one (PyTorch), else as Keras does."""
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        result = backend.recurrent_loop(self, sequences, initial_state, mask, training)
+        if result is None:
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        return result
+
+
+@keras.saving.register_keras_serializable(package="kerasdl")
+class SimpleRNN(_OneOpLoop, layers.SimpleRNN):
+    """`keras.layers.SimpleRNN`, with its loop over time run as one op where
+    the backend has one (`backend.recurrent_loop`): the same outputs."""
+
+
+@keras.saving.register_keras_serializable(package="kerasdl")
+class LSTM(_OneOpLoop, layers.LSTM):
+    """`keras.layers.LSTM`, with its loop over time run as one op where the
+    backend has one (`backend.recurrent_loop`): the same outputs."""
+
+
+@keras.saving.register_keras_serializable(package="kerasdl")
+class GRU(_OneOpLoop, layers.GRU):
+    """`keras.layers.GRU`, with its loop over time run as one op where the
+    backend has one (`backend.recurrent_loop`): the same outputs."""
