@@ -156,10 +156,13 @@ def test_block_max_pooling_is_keras_max_pooling(size, monkeypatch):
 
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
-@pytest.mark.parametrize("options", [{}, {"go_backwards": True, "return_sequences": True},
-                                     {"use_bias": False}])
-def test_recurrent_layers_compute_what_keras_layers_do(kind, options):
+@pytest.mark.parametrize("options,lengths", [
+    ({}, None), ({"go_backwards": True, "return_sequences": True}, None),
+    ({"use_bias": False}, None), ({}, [7, 3, 1]), ({"go_backwards": True}, [7, 3, 1])])
+def test_recurrent_layers_compute_what_keras_layers_do(kind, options, lengths):
     x = np.random.default_rng(0).normal(size=(3, 7, 2)).astype("float32")
+    mask = None if lengths is None else keras.ops.convert_to_tensor(
+        np.arange(7) < np.array(lengths)[:, None])  # right padding, as of sentences
     keras_own, mine = (getattr(module, kind)(5, **options) for module in (keras.layers,
                                                                           kerasdl_layers))
     for layer in (keras_own, mine):
@@ -167,10 +170,10 @@ def test_recurrent_layers_compute_what_keras_layers_do(kind, options):
     mine.set_weights(keras_own.get_weights())
     results = []
     for layer in (keras_own, mine):
-        loss = lambda t: keras.ops.sum(layer(t, training=True) ** 2)  # noqa: E731
+        loss = lambda t: keras.ops.sum(layer(t, mask=mask, training=True) ** 2)  # noqa: E731
         _, grads = backend.value_and_grad(lambda: loss(x), layer.trainable_variables)
         results.append([keras.ops.convert_to_numpy(f) for f in (
-            layer(x), backend.input_gradient(loss, x), *grads)])
+            layer(x, mask=mask), backend.input_gradient(loss, x), *grads)])
     for theirs, ours in zip(*results):
         np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
@@ -178,16 +181,20 @@ def test_recurrent_layers_compute_what_keras_layers_do(kind, options):
 def test_recurrent_loop_is_one_op_on_pytorch_unless_keras_loop_differs():
     x = keras.ops.ones((2, 3, 2))
     lstm, with_dropout = kerasdl_layers.LSTM(4), kerasdl_layers.GRU(4, dropout=0.5)
-    for layer in (lstm, with_dropout):
+    sequences = kerasdl_layers.LSTM(4, return_sequences=True)
+    for layer in (lstm, with_dropout, sequences):
         layer.build(x.shape)
-    state = lambda layer: [keras.ops.zeros((2, 4))] * (2 if layer is lstm else 1)  # noqa: E731
-    one_op = backend.recurrent_loop(lstm, x, state(lstm), None, True)
-    assert (one_op is not None) == (keras.backend.backend() == "torch")
-    mask = keras.ops.convert_to_tensor([[True, True, False]] * 2)
-    assert backend.recurrent_loop(lstm, x, state(lstm), mask, training=False) is None
-    assert backend.recurrent_loop(with_dropout, x, state(with_dropout), None, True) is None
-    in_inference = backend.recurrent_loop(with_dropout, x, state(with_dropout), None, False)
-    assert (in_inference is not None) == (keras.backend.backend() == "torch")
+    state = [keras.ops.zeros((2, 4))]
+    on_torch = keras.backend.backend() == "torch"
+    right, left = (keras.ops.convert_to_tensor([m, [True] * 3]) for m in (
+        [True, True, False], [False, True, True]))
+    assert (backend.recurrent_loop(lstm, x, state * 2, None, True) is not None) == on_torch
+    assert (backend.recurrent_loop(lstm, x, state * 2, right, True) is not None) == on_torch
+    assert backend.recurrent_loop(lstm, x, state * 2, left, False) is None
+    assert backend.recurrent_loop(sequences, x, state * 2, right, False) is None
+    assert backend.recurrent_loop(with_dropout, x, state, None, True) is None
+    in_inference = backend.recurrent_loop(with_dropout, x, state, None, False)
+    assert (in_inference is not None) == on_torch
 
 
 def test_for_inference_saves_block_pooling_as_keras_pooling(tmp_path):

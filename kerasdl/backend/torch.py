@@ -45,31 +45,42 @@ def recurrent_loop(layer, sequences, initial_state, mask, training):
     """Runs the loop over time of `layer`, a Keras `SimpleRNN`, `LSTM` or
     `GRU`, as one call of PyTorch's own recurrent op, on a CPU as on CUDA.
     On a CPU Keras runs that loop in Python, one time step after another:
-    a training step of an LSTM on the adding problem (batch 50, T = 200,
-    128 units) took 9.2x as long that way, a GRU's 3.3x (BENCHMARKS.md).
+    a training step of long_memory's LSTM at T = 200 took 9.5x as long that
+    way, its GRU's 3.9x (BENCHMARKS.md). Under a mask of right-padded
+    sequences, as of embedded sentences, the op reads each sequence up to
+    its length, where Keras' loop carries the state over the padding.
 
     Args:
         layer: the recurrent layer, built; its cell's weights are used.
         sequences: inputs of shape `(batch, time, features)`.
         initial_state: the list of the cell's state tensors.
-        mask: the time steps' mask, or None.
+        mask: the time steps' mask, `(batch, time)`, or None.
         training: whether the call trains.
 
     Returns:
         `(last_output, outputs, states)`, as the layer's `inner_loop`
         returns them; or None where PyTorch's op does not compute what
-        Keras' loop does (a mask, dropout in training, other activations,
-        a GRU with `reset_after=False`), and Keras' loop must run.
+        Keras' loop does (dropout in training, other activations, a GRU
+        with `reset_after=False`, a mask that is not right padding or
+        leaves a sequence empty, a mask with `return_sequences`), and
+        Keras' loop must run.
     """
     cell = layer.cell
-    if (type(cell) not in _RECURRENT_OPS or mask is not None
-            or getattr(layer, "use_cudnn", "auto") is False
+    if (type(cell) not in _RECURRENT_OPS or getattr(layer, "use_cudnn", "auto") is False
             or training and (cell.dropout or cell.recurrent_dropout)
             or cell.activation is not keras.activations.tanh
             or getattr(cell, "recurrent_activation", keras.activations.sigmoid)
             is not keras.activations.sigmoid
             or getattr(cell, "reset_after", True) is False):
         return None
+    x = keras.ops.convert_to_tensor(sequences)
+    steps = torch.arange(x.shape[1], device=x.device)
+    if mask is not None:
+        mask = keras.ops.convert_to_tensor(mask[0] if isinstance(mask, (list, tuple)) else mask)
+        lengths = mask.sum(1)
+        if (layer.return_sequences or lengths.min() == 0
+                or not torch.equal(mask.bool(), steps < lengths[:, None])):
+            return None
     op, order = _RECURRENT_OPS[type(cell)]
 
     def gates(weights):  # Keras' gate order as PyTorch's, along the last axis
@@ -80,13 +91,24 @@ def recurrent_loop(layer, sequences, initial_state, mask, training):
     if cell.use_bias:  # PyTorch adds one bias to the input's part, one to the state's
         bias = gates(cell.bias.value)
         params += [bias, torch.zeros_like(bias)] if bias.ndim == 1 else list(bias)
-    x = keras.ops.convert_to_tensor(sequences).to(params[0].dtype)
-    if layer.go_backwards:
-        x = torch.flip(x, [1])
+    x = x.to(params[0].dtype)
     state = [keras.ops.convert_to_tensor(s).to(x.dtype)[None] for s in initial_state]
-    outputs, *state = op(x, tuple(state) if len(state) > 1 else state[0], params,
-                         cell.use_bias, 1, 0.0, bool(training), False, True)
-    return outputs[:, -1], outputs, [s[0] for s in state]
+    options = (cell.use_bias, 1, 0.0, bool(training), False)  # biases, layers, dropout, ...
+    if mask is None:
+        if layer.go_backwards:
+            x = torch.flip(x, [1])
+        outputs, *state = op(x, tuple(state) if len(state) > 1 else state[0], params,
+                             *options, True)
+        return outputs[:, -1], outputs, [s[0] for s in state]
+    if layer.go_backwards:  # each sequence's own steps, its last first
+        x = x.gather(1, (lengths[:, None] - 1 - steps).clamp(min=0)[..., None].expand_as(x))
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True,
+                                                     enforce_sorted=False)
+    state = [s[:, packed.sorted_indices] for s in state]
+    _, *state = op(packed.data, packed.batch_sizes,
+                   tuple(state) if len(state) > 1 else state[0], params, *options)
+    state = [s[0, packed.unsorted_indices] for s in state]
+    return state[0], state[0][:, None], state
 
 
 def clear_caches():

@@ -1,4 +1,5 @@
-"""Layers that Keras does not ship, written with `keras.ops` only."""
+"""Layers that Keras does not ship, written with `keras.ops`, and Keras'
+layers in the form that runs fastest on each backend (`kerasdl.backend`)."""
 
 import keras
 from keras import layers, ops

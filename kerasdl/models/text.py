@@ -6,12 +6,15 @@ padding, and returns an uncompiled `keras.Model` with softmax outputs. The
 recurrent models, the bag and the Transformer mask the padding; the CNN
 reads it as zeros, as Kim (2014) does. The models that read word order
 take `vector_dropout`: dropout on the word vectors, against overfitting a
-small set of sentences.
+small set of sentences. The LSTM and the GRU are Keras' layers, run as one
+op on PyTorch (`kerasdl.models.layers`).
 """
 
 import keras
 import numpy as np
 from keras import layers, ops
+
+from kerasdl.models.layers import GRU, LSTM
 
 
 def _embedding(vocabulary_size, dim, vectors, mask_zero):
@@ -63,7 +66,7 @@ def bidirectional_lstm(vocabulary_size, length, *, dim, units, dropout, vector_d
     states, side by side, feed the softmax."""
     ids = keras.Input((length,), dtype="int32")
     x = layers.Dropout(vector_dropout)(_embedding(vocabulary_size, dim, vectors, True)(ids))
-    return _head(layers.Bidirectional(layers.LSTM(units))(x), ids, dropout, num_classes)
+    return _head(layers.Bidirectional(LSTM(units))(x), ids, dropout, num_classes)
 
 
 def gru(vocabulary_size, length, *, dim, units, dropout, vector_dropout=0.0, vectors=None,
@@ -71,7 +74,7 @@ def gru(vocabulary_size, length, *, dim, units, dropout, vector_dropout=0.0, vec
     """A GRU reads the sentence; its last state feeds the softmax."""
     ids = keras.Input((length,), dtype="int32")
     x = layers.Dropout(vector_dropout)(_embedding(vocabulary_size, dim, vectors, True)(ids))
-    return _head(layers.GRU(units)(x), ids, dropout, num_classes)
+    return _head(GRU(units)(x), ids, dropout, num_classes)
 
 
 @keras.saving.register_keras_serializable(package="kerasdl")
