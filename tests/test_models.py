@@ -158,7 +158,7 @@ def test_block_max_pooling_is_keras_max_pooling(size, monkeypatch):
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("options,lengths", [
     ({}, None), ({"go_backwards": True, "return_sequences": True}, None),
-    ({"use_bias": False}, None), ({}, [7, 3, 1]), ({"go_backwards": True}, [7, 3, 1])])
+    ({"use_bias": False}, None), ({}, [3, 7, 1]), ({"go_backwards": True}, [3, 7, 1])])
 def test_recurrent_layers_compute_what_keras_layers_do(kind, options, lengths):
     x = np.random.default_rng(0).normal(size=(3, 7, 2)).astype("float32")
     mask = None if lengths is None else keras.ops.convert_to_tensor(
@@ -178,20 +178,23 @@ def test_recurrent_layers_compute_what_keras_layers_do(kind, options, lengths):
         np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
 
-def test_recurrent_loop_is_one_op_on_pytorch_unless_keras_loop_differs():
+@pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+def test_recurrent_loop_is_one_op_on_pytorch_unless_keras_loop_differs(kind):
     x = keras.ops.ones((2, 3, 2))
-    lstm, with_dropout = kerasdl_layers.LSTM(4), kerasdl_layers.GRU(4, dropout=0.5)
-    sequences = kerasdl_layers.LSTM(4, return_sequences=True)
-    for layer in (lstm, with_dropout, sequences):
+    made = lambda **options: getattr(kerasdl_layers, kind)(4, **options)  # noqa: E731
+    plain, with_dropout, sequences, stateful = (made(), made(dropout=0.5),
+                                                made(return_sequences=True), made(stateful=True))
+    for layer in (plain, with_dropout, sequences, stateful):
         layer.build(x.shape)
-    state = [keras.ops.zeros((2, 4))]
+    state = [keras.ops.zeros((2, 4))] * (2 if kind == "LSTM" else 1)
     on_torch = keras.backend.backend() == "torch"
     right, left = (keras.ops.convert_to_tensor([m, [True] * 3]) for m in (
         [True, True, False], [False, True, True]))
-    assert (backend.recurrent_loop(lstm, x, state * 2, None, True) is not None) == on_torch
-    assert (backend.recurrent_loop(lstm, x, state * 2, right, True) is not None) == on_torch
-    assert backend.recurrent_loop(lstm, x, state * 2, left, False) is None
-    assert backend.recurrent_loop(sequences, x, state * 2, right, False) is None
+    assert (backend.recurrent_loop(plain, x, state, None, True) is not None) == on_torch
+    assert (backend.recurrent_loop(plain, x, state, right, True) is not None) == on_torch
+    assert backend.recurrent_loop(plain, x, state, left, False) is None
+    assert backend.recurrent_loop(sequences, x, state, right, False) is None
+    assert backend.recurrent_loop(stateful, x, state, None, True) is None
     assert backend.recurrent_loop(with_dropout, x, state, None, True) is None
     in_inference = backend.recurrent_loop(with_dropout, x, state, None, False)
     assert (in_inference is not None) == on_torch

@@ -45,8 +45,8 @@ def recurrent_loop(layer, sequences, initial_state, mask, training):
     """Runs the loop over time of `layer`, a Keras `SimpleRNN`, `LSTM` or
     `GRU`, as one call of PyTorch's own recurrent op, on a CPU as on CUDA.
     On a CPU Keras runs that loop in Python, one time step after another:
-    a training step of long_memory's LSTM at T = 200 took 9.5x as long that
-    way, its GRU's 3.9x (BENCHMARKS.md). Under a mask of right-padded
+    a training step of long_memory's LSTM at T = 200 took 7.7x to 9.5x as
+    long that way, its GRU's 3.5x to 3.9x (BENCHMARKS.md). Under a mask of right-padded
     sequences, as of embedded sentences, the op reads each sequence up to
     its length, where Keras' loop carries the state over the padding.
 
@@ -61,24 +61,26 @@ def recurrent_loop(layer, sequences, initial_state, mask, training):
         `(last_output, outputs, states)`, as the layer's `inner_loop`
         returns them; or None where PyTorch's op does not compute what
         Keras' loop does (dropout in training, other activations, a GRU
-        with `reset_after=False`, a mask that is not right padding or
-        leaves a sequence empty, a mask with `return_sequences`), and
-        Keras' loop must run.
+        with `reset_after=False`, a stateful layer, a mask that is not
+        right padding or leaves a sequence empty, a mask with
+        `return_sequences` or `zero_output_for_mask`), and Keras' loop
+        must run.
     """
     cell = layer.cell
     if (type(cell) not in _RECURRENT_OPS or getattr(layer, "use_cudnn", "auto") is False
+            or layer.stateful  # Keras overwrites the state in place before the backward pass
             or training and (cell.dropout or cell.recurrent_dropout)
             or cell.activation is not keras.activations.tanh
             or getattr(cell, "recurrent_activation", keras.activations.sigmoid)
             is not keras.activations.sigmoid
-            or getattr(cell, "reset_after", True) is False):
+            or not getattr(cell, "reset_after", True)):
         return None
     x = keras.ops.convert_to_tensor(sequences)
     steps = torch.arange(x.shape[1], device=x.device)
     if mask is not None:
         mask = keras.ops.convert_to_tensor(mask[0] if isinstance(mask, (list, tuple)) else mask)
         lengths = mask.sum(1)
-        if (layer.return_sequences or lengths.min() == 0
+        if (layer.return_sequences or layer.zero_output_for_mask or lengths.min() == 0
                 or not torch.equal(mask.bool(), steps < lengths[:, None])):
             return None
     op, order = _RECURRENT_OPS[type(cell)]
@@ -93,7 +95,8 @@ def recurrent_loop(layer, sequences, initial_state, mask, training):
         params += [bias, torch.zeros_like(bias)] if bias.ndim == 1 else list(bias)
     x = x.to(params[0].dtype)
     state = [keras.ops.convert_to_tensor(s).to(x.dtype)[None] for s in initial_state]
-    options = (cell.use_bias, 1, 0.0, bool(training), False)  # biases, layers, dropout, ...
+    # Biases, layers, dropout, and "train", which cuDNN needs for any backward pass.
+    options = (cell.use_bias, 1, 0.0, torch.is_grad_enabled(), False)
     if mask is None:
         if layer.go_backwards:
             x = torch.flip(x, [1])
