@@ -47,6 +47,30 @@ def append_jsonl(path, rows):
             f.write(json.dumps({**row, "hardware": hardware()}) + "\n")
 
 
+def print_table(rows, columns):
+    """Prints `rows` (dicts) as a markdown table for BENCHMARKS.md.
+
+    Args:
+        rows: one dict per table row.
+        columns: `(heading, template)` pairs; each cell is
+            `template.format(**row)`, as in `"{speedup:.2f}x"`.
+    """
+    print("| " + " | ".join(heading for heading, _ in columns) + " |")
+    print("|---" * len(columns) + "|")
+    for row in rows:
+        print("| " + " | ".join(template.format(**row) for _, template in columns) + " |")
+
+
+def report_table(rows, columns, path, about=""):
+    """Prints the command that runs this script, the hardware (and `about`),
+    and `rows` as a markdown table (see `print_table`); appends the rows,
+    with the command, to the JSON-lines file `path`."""
+    command = " ".join(["python", *sys.argv])
+    print(f"\n`{command}` ({hardware()}{about})\n")
+    print_table(rows, columns)
+    append_jsonl(path, [{**row, "command": command} for row in rows])
+
+
 def report_claims(rows, path, seconds="wall_seconds"):
     """Appends `rows` to the JSON-lines file `path` and prints them as a
     markdown table: each row's "command", its `seconds` figure, its "claim"
@@ -57,11 +81,9 @@ def report_claims(rows, path, seconds="wall_seconds"):
     """
     append_jsonl(path, rows)
     print(f"\nHardware: {hardware()}\n")
-    print(f"| command | {seconds.replace('_', ' ')} | claim | holds |")
-    print("|---|---|---|---|")
-    for row in rows:
-        print(f"| `{row['command']}` | {row[seconds]} | {row['claim']} | "
-              f"{'yes' if row['holds'] else '**no**'} |")
+    print_table([{**row, "verdict": "yes" if row["holds"] else "**no**"} for row in rows], [
+        ("command", "`{command}`"), (seconds.replace("_", " "), "{%s}" % seconds),
+        ("claim", "{claim}"), ("holds", "{verdict}")])
     return 0 if all(row["holds"] for row in rows) else 1
 
 
@@ -161,12 +183,9 @@ def compare_forms(doc, switch, imports, build, loss, forms, jsonl):
             env={**os.environ, "KERAS_BACKEND": name}).stdout
         times = json.loads(out.splitlines()[-1])
         rows.append({"backend": name, **times, "speedup": times[forms[0]] / times[forms[1]]})
-    command = " ".join(["python", *sys.argv])
-    print(f"\n`{command}` ({hardware()})\n")
-    print(f"| backend | {forms[0]} ms/step | {forms[1]} ms/step | speed-up |\n|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['backend']} | {r[forms[0]]:.1f} | {r[forms[1]]:.1f} | {r['speedup']:.2f}x |")
-    append_jsonl(jsonl, [{**r, "command": command} for r in rows])
+    report_table(rows, [("backend", "{backend}"), (f"{forms[0]} ms/step", "{%s:.1f}" % forms[0]),
+                        (f"{forms[1]} ms/step", "{%s:.1f}" % forms[1]),
+                        ("speed-up", "{speedup:.2f}x")], jsonl)
     return 0
 
 

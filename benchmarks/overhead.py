@@ -28,7 +28,7 @@ import os
 import subprocess
 import sys
 
-from _common import append_jsonl, hardware
+from _common import report_table
 
 KERAS = """
 import json, sys, time
@@ -193,14 +193,9 @@ def main():
                       + times[form + "_profile"])
         rows.append({"backend": name, "keras_ms": times["Keras"], "twin_ms": times["twin"],
                      "ratio": times["Keras"] / times["twin"], "start_gap": times["start_gap"]})
-    command = " ".join(["python", *sys.argv])
-    print(f"\n`{command}` ({hardware()})\n")
-    print("| backend | Keras ms/step | plain twin ms/step | Keras / twin | start gap |\n"
-          "|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['backend']} | {r['keras_ms']:.1f} | {r['twin_ms']:.1f} | "
-              f"{r['ratio']:.2f}x | {r['start_gap']:.1e} |")
-    append_jsonl("runs/benchmarks/overhead.jsonl", [{**r, "command": command} for r in rows])
+    report_table(rows, [("backend", "{backend}"), ("Keras ms/step", "{keras_ms:.1f}"),
+                        ("plain twin ms/step", "{twin_ms:.1f}"), ("Keras / twin", "{ratio:.2f}x"),
+                        ("start gap", "{start_gap:.1e}")], "runs/benchmarks/overhead.jsonl")
     return 0
 
 

@@ -18,11 +18,10 @@ BENCHMARKS.md: milliseconds per step, and the speed-up; rows go to
 ROOT/recurrent.jsonl.
 """
 
-import sys
 import time
 
 import numpy as np
-from _common import append_jsonl, backend_and_root, hardware
+from _common import backend_and_root, report_table
 
 args, backend_name = backend_and_root(
     __doc__, ("--lengths", {"type": int, "nargs": "+", "default": [50, 200]}),
@@ -73,11 +72,7 @@ for task, length, cell, x, y in cases:
                  "speedup": ms["Keras"] / ms["kerasdl"]})
     print(f"{task}, {cell}, T={length}: Keras {ms['Keras']:.1f} ms, "
           f"kerasdl {ms['kerasdl']:.1f} ms", flush=True)
-command = " ".join(["python", *sys.argv])
-print(f"\n`{command}` ({hardware()}, backend {backend_name})\n")
-print("| task | cell | T | Keras' layer ms/step | kerasdl's ms/step | speed-up |\n"
-      "|---|---|---|---|---|---|")
-for r in rows:
-    print(f"| {r['task']} | {r['cell']} | {r['length']} | {r['Keras']:.1f} | {r['kerasdl']:.1f} "
-          f"| {r['speedup']:.2f}x |")
-append_jsonl(args.root / "recurrent.jsonl", [{**r, "command": command} for r in rows])
+report_table(rows, [("task", "{task}"), ("cell", "{cell}"), ("T", "{length}"),
+                    ("Keras' layer ms/step", "{Keras:.1f}"),
+                    ("kerasdl's ms/step", "{kerasdl:.1f}"), ("speed-up", "{speedup:.2f}x")],
+             args.root / "recurrent.jsonl", about=f", backend {backend_name}")

@@ -46,9 +46,10 @@ def recurrent_loop(layer, sequences, initial_state, mask, training):
     `GRU`, as one call of PyTorch's own recurrent op, on a CPU as on CUDA.
     On a CPU Keras runs that loop in Python, one time step after another:
     a training step of long_memory's LSTM at T = 200 took 7.7x to 9.5x as
-    long that way, its GRU's 3.5x to 3.9x (BENCHMARKS.md). Under a mask of right-padded
-    sequences, as of embedded sentences, the op reads each sequence up to
-    its length, where Keras' loop carries the state over the padding.
+    long that way, its GRU's 3.5x to 3.9x (BENCHMARKS.md). Under a mask
+    of right-padded sequences, as of embedded sentences, the op reads each
+    sequence up to its length, where Keras' loop carries the state over
+    the padding.
 
     Args:
         layer: the recurrent layer, built; its cell's weights are used.
@@ -76,8 +77,8 @@ def recurrent_loop(layer, sequences, initial_state, mask, training):
             or not getattr(cell, "reset_after", True)):
         return None
     x = keras.ops.convert_to_tensor(sequences)
-    steps = torch.arange(x.shape[1], device=x.device)
     if mask is not None:
+        steps = torch.arange(x.shape[1], device=x.device)
         mask = keras.ops.convert_to_tensor(mask[0] if isinstance(mask, (list, tuple)) else mask)
         lengths = mask.sum(1)
         if (layer.return_sequences or layer.zero_output_for_mask or lengths.min() == 0
@@ -95,21 +96,23 @@ def recurrent_loop(layer, sequences, initial_state, mask, training):
         params += [bias, torch.zeros_like(bias)] if bias.ndim == 1 else list(bias)
     x = x.to(params[0].dtype)
     state = [keras.ops.convert_to_tensor(s).to(x.dtype)[None] for s in initial_state]
+
+    def hidden(state):  # PyTorch's LSTM takes (h, c), the other ops h alone
+        return tuple(state) if len(state) > 1 else state[0]
+
     # Biases, layers, dropout, and "train", which cuDNN needs for any backward pass.
     options = (cell.use_bias, 1, 0.0, torch.is_grad_enabled(), False)
     if mask is None:
         if layer.go_backwards:
             x = torch.flip(x, [1])
-        outputs, *state = op(x, tuple(state) if len(state) > 1 else state[0], params,
-                             *options, True)
+        outputs, *state = op(x, hidden(state), params, *options, True)
         return outputs[:, -1], outputs, [s[0] for s in state]
     if layer.go_backwards:  # each sequence's own steps, its last first
         x = x.gather(1, (lengths[:, None] - 1 - steps).clamp(min=0)[..., None].expand_as(x))
     packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True,
                                                      enforce_sorted=False)
     state = [s[:, packed.sorted_indices] for s in state]
-    _, *state = op(packed.data, packed.batch_sizes,
-                   tuple(state) if len(state) > 1 else state[0], params, *options)
+    _, *state = op(packed.data, packed.batch_sizes, hidden(state), params, *options)
     state = [s[0, packed.unsorted_indices] for s in state]
     return state[0], state[0][:, None], state
 
