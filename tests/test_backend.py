@@ -4,6 +4,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pytest
 
 from kerasdl import backend
 
@@ -91,3 +92,48 @@ def test_value_and_grad_in_float64():
         value, (grad,) = backend.value_and_grad(lambda: keras.ops.sum(w**3), [w])
     assert keras.ops.convert_to_numpy(grad).dtype == np.float64
     assert float(grad[0]) == 3 * (1 / 3) ** 2
+
+
+IMAGE_LAYERS = [
+    (keras.layers.Conv2D, (5, 3), {"padding": "same"}, (4, 10, 9, 3)),
+    (keras.layers.MaxPooling2D, (), {}, (4, 10, 9, 3)),
+    (keras.layers.AveragePooling2D, (3, 2), {"padding": "same"}, (4, 10, 9, 3)),
+    (keras.layers.Conv2DTranspose, (4, 3), {"strides": 2, "padding": "same"}, (4, 10, 9, 3)),
+    (keras.layers.Conv3D, (2, 2), {}, (2, 5, 6, 4, 3)),
+    (keras.layers.MaxPooling3D, (), {}, (2, 5, 6, 4, 3)),
+    (keras.layers.Conv1D, (4, 3), {}, (4, 10, 3)),
+]
+
+
+def _output_and_input_gradient(layer, x):
+    import torch
+
+    x = torch.tensor(x, requires_grad=True)
+    y = layer(x)
+    y.sum().backward()
+    return y.detach(), keras.ops.convert_to_numpy(x.grad)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="a PyTorch memory layout")
+@pytest.mark.parametrize("kind, args, options, shape", IMAGE_LAYERS)
+def test_images_keep_their_memory_layout_with_the_same_results_as_keras(
+        kind, args, options, shape, monkeypatch):
+    from keras.src.backend.torch import nn
+
+    from kerasdl.backend import torch as torch_backend
+
+    rng = np.random.default_rng(0)
+    x = rng.random(shape, dtype=np.float32)
+    layer = kind(*args, **options)
+    layer.build(shape)
+    layer.set_weights([rng.standard_normal(w.shape, dtype=np.float32)
+                       for w in layer.get_weights()])
+    assert nn._transpose_spatial_inputs is torch_backend._channels_first_view
+    ours, our_gradient = _output_and_input_gradient(layer, x)
+    monkeypatch.setattr(nn, "_transpose_spatial_inputs", torch_backend._keras_channels_first)
+    theirs, their_gradient = _output_and_input_gradient(layer, x)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(ours),
+                               keras.ops.convert_to_numpy(theirs), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(our_gradient, their_gradient, rtol=1e-5, atol=1e-5)
+    if "Pooling" in kind.__name__:  # Keras' copy leaves the output's strides permuted
+        assert ours.is_contiguous() and not theirs.is_contiguous()

@@ -4,6 +4,7 @@ import contextlib
 
 import keras
 import torch
+from keras.src.backend.torch import nn as keras_torch_nn
 
 
 def device_info():
@@ -15,6 +16,35 @@ def device_info():
 
 # Keras 3 has no `keras.distribution` for PyTorch: a fit runs on one device.
 DATA_PARALLEL = False
+
+
+def _channels_first_view(inputs, *args, **kwargs):
+    """Keras' images in PyTorch's axis order (batch, channels, height, width),
+    moved in memory only if they are not contiguous: the permuted view of a
+    contiguous (batch, height, width, channels) tensor already is PyTorch's
+    `channels_last` layout, which its convolutions and pooling take as it
+    is. Sequences (3-D) go to Keras' own function, with the further
+    arguments that a later Keras passes; images ignore them (keras#23199
+    adds a flag asking for `channels_last` memory, which they get
+    anyway)."""
+    if inputs.ndim == 4:
+        return torch.permute(inputs, (0, 3, 1, 2)).contiguous(memory_format=torch.channels_last)
+    if inputs.ndim == 5:
+        return torch.permute(inputs, (0, 4, 1, 2, 3)).contiguous(
+            memory_format=torch.channels_last_3d)
+    return _keras_channels_first(inputs, *args, **kwargs)
+
+
+# Keras 3.15's function copies each image into NCHW memory (`.contiguous()`)
+# before every convolution and pooling, which made Keras' step on PyTorch
+# far slower than a plain-PyTorch twin's ("Keras' own cost" in
+# BENCHMARKS.md). Keras has fixed its convolution (keras#23199) and has its
+# pooling open (keras#23649); until a release has both, kerasdl's function
+# replaces Keras' in the one place that both look it up (if a later Keras
+# has renamed it, Keras' own code runs).
+_keras_channels_first = getattr(keras_torch_nn, "_transpose_spatial_inputs", None)
+if _keras_channels_first is not None:
+    keras_torch_nn._transpose_spatial_inputs = _channels_first_view
 
 
 def phase_conv_transpose():
