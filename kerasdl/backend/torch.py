@@ -18,10 +18,6 @@ def device_info():
 DATA_PARALLEL = False
 
 
-# PyTorch's channels-last memory format for images, by number of axes.
-_CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
-
-
 def _channels_first_view(inputs, *args, **kwargs):
     """Keras' images in PyTorch's axis order (batch, channels, height, width),
     moved in memory only if they are not contiguous: the permuted view of a
@@ -31,9 +27,12 @@ def _channels_first_view(inputs, *args, **kwargs):
     arguments that a later Keras passes; images ignore them (keras#23199
     adds a flag asking for `channels_last` memory, which they get
     anyway)."""
-    if inputs.ndim not in _CHANNELS_LAST:
-        return _keras_channels_first(inputs, *args, **kwargs)
-    return torch.movedim(inputs, -1, 1).contiguous(memory_format=_CHANNELS_LAST[inputs.ndim])
+    if inputs.ndim == 4:
+        return torch.permute(inputs, (0, 3, 1, 2)).contiguous(memory_format=torch.channels_last)
+    if inputs.ndim == 5:
+        return torch.permute(inputs, (0, 4, 1, 2, 3)).contiguous(
+            memory_format=torch.channels_last_3d)
+    return _keras_channels_first(inputs, *args, **kwargs)
 
 
 # Keras 3.15's function copies each image into NCHW memory (`.contiguous()`)
